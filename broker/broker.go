@@ -1,0 +1,233 @@
+// Package broker is one Ordo broker process: it ties the wire layer, the
+// request handlers, the partitions and their storage together. Start returns a
+// running broker; Close stops it. Everything a broker runs lives below this
+// package; cmd/ordo is only flags around it.
+//
+// The path of a request: wire (frames, headers, kmsg decode) → handler (one
+// file per API key) → partition / controller → storage.
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ordo-broker/ordo/broker/controller"
+	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/handler"
+	"github.com/ordo-broker/ordo/broker/metadata"
+	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/wire"
+)
+
+// metadataDir is where the controller keeps its record log, named as KRaft
+// names its metadata partition.
+const metadataDir = "__cluster_metadata-0"
+
+// Broker is a running broker.
+type Broker struct {
+	cfg        Config
+	addr       string
+	logger     *slog.Logger
+	controller *controller.Controller
+	partitions *partition.Manager
+	server     *wire.Server
+
+	stopFlusher chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// Start opens (and recovers) the data directory, binds the listener and serves
+// clients in the background until Close.
+func Start(cfg Config) (*Broker, error) {
+	cfg = withDefaults(cfg)
+	b := &Broker{cfg: cfg, logger: cfg.Logger.With("node", cfg.NodeID), stopFlusher: make(chan struct{})}
+
+	if err := fs.MkdirAllDurable(cfg.FS, cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("broker: data directory %s: %w", cfg.DataDir, err)
+	}
+	props, err := loadMetaProperties(cfg.FS, cfg.DataDir, cfg.NodeID, cfg.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
+	}
+	host, port, err := advertised(cfg.Advertise, ln.Addr())
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	b.addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
+
+	ctl, err := controller.Open(cfg.FS, filepath.Join(cfg.DataDir, metadataDir), props.clusterID, b.logger)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	b.controller = ctl
+	b.partitions = partition.NewManager(cfg.FS, cfg.DataDir, cfg.NodeID, cfg.Now, b.logger)
+
+	var applyErr error
+	ctl.Subscribe(func(prev, next *metadata.Image) {
+		if err := b.partitions.Apply(prev, next); err != nil {
+			if prev == nil {
+				applyErr = err
+			}
+			b.logger.Error("applying metadata to partitions", "err", err)
+		}
+	})
+	if applyErr != nil {
+		b.shutdown()
+		_ = ln.Close()
+		return nil, fmt.Errorf("broker: opening partitions: %w", applyErr)
+	}
+	if err := ctl.RegisterBroker(metadata.BrokerRecord{NodeID: cfg.NodeID, Host: host, Port: port}); err != nil {
+		b.shutdown()
+		_ = ln.Close()
+		return nil, err
+	}
+
+	h := handler.New(handler.Deps{
+		NodeID:           cfg.NodeID,
+		Controller:       ctl,
+		Partitions:       b.partitions,
+		AutoCreateTopics: cfg.AutoCreateTopics,
+		Defaults:         controller.Defaults{NumPartitions: cfg.DefaultPartitions, ReplicationFactor: 1},
+		BrokerConfigs:    cfg.staticConfigs(b.addr),
+		Now:              cfg.Now,
+		Logger:           b.logger,
+	})
+	b.server = wire.NewServer(wire.Config{MaxFrameBytes: cfg.MaxFrameBytes, Logger: b.logger}, h)
+	b.wg.Add(2)
+	go func() {
+		defer b.wg.Done()
+		if err := b.server.Serve(ln); err != nil {
+			b.logger.Error("serving", "err", err)
+		}
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.flushLoop()
+	}()
+	b.logger.Info("broker started", "addr", b.addr, "data_dir", cfg.DataDir, "cluster_id", props.clusterID)
+	return b, nil
+}
+
+// Addr is the address clients connect to (the advertised one).
+func (b *Broker) Addr() string { return b.addr }
+
+// NodeID is the broker's id.
+func (b *Broker) NodeID() int32 { return b.cfg.NodeID }
+
+// Close stops serving, closes connections and flushes and closes every log.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		var errs []error
+		if b.server != nil {
+			errs = append(errs, b.server.Close())
+		}
+		close(b.stopFlusher)
+		b.wg.Wait()
+		errs = append(errs, b.shutdown())
+		b.closeErr = errors.Join(errs...)
+		b.logger.Info("broker stopped")
+	})
+	return b.closeErr
+}
+
+func (b *Broker) shutdown() error {
+	return errors.Join(b.partitions.Close(), b.controller.Close())
+}
+
+// flushLoop fsyncs every partition on the broker's interval: topics whose
+// flush policy is "interval" rely on it; fsync-per-append topics have
+// nothing left to flush.
+func (b *Broker) flushLoop() {
+	t := time.NewTicker(b.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stopFlusher:
+			return
+		case <-t.C:
+			if err := b.partitions.FlushAll(); err != nil {
+				b.logger.Error("flushing partitions", "err", err)
+			}
+		}
+	}
+}
+
+func withDefaults(cfg Config) Config {
+	d := DefaultConfig()
+	if cfg.Listen == "" {
+		cfg.Listen = d.Listen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = d.DataDir
+	}
+	if cfg.FS == nil {
+		cfg.FS = fs.OS{}
+	}
+	if cfg.DefaultPartitions <= 0 {
+		cfg.DefaultPartitions = d.DefaultPartitions
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = d.FlushInterval
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = d.MaxFrameBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+// advertised is the host and port clients are told to use.
+func advertised(advertise string, bound net.Addr) (string, int32, error) {
+	hp := advertise
+	if hp == "" {
+		hp = bound.String()
+	}
+	host, portStr, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, fmt.Errorf("broker: advertised address %q: %w", hp, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil || port == 0 {
+		return "", 0, fmt.Errorf("broker: advertised address %q: bad port", hp)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		// Bound to every interface: tell clients the loopback address,
+		// as an IPv4 literal (librdkafka may resolve "localhost" to ::1).
+		host = "127.0.0.1"
+	}
+	return host, int32(port), nil
+}
+
+// staticConfigs are the broker configs DescribeConfigs reports.
+func (c Config) staticConfigs(addr string) map[string]string {
+	return map[string]string{
+		"node.id":                   strconv.Itoa(int(c.NodeID)),
+		"broker.id":                 strconv.Itoa(int(c.NodeID)),
+		"listeners":                 "PLAINTEXT://" + c.Listen,
+		"advertised.listeners":      "PLAINTEXT://" + addr,
+		"log.dirs":                  c.DataDir,
+		"num.partitions":            strconv.Itoa(int(c.DefaultPartitions)),
+		"auto.create.topics.enable": strconv.FormatBool(c.AutoCreateTopics),
+		"log.flush.interval.ms":     strconv.FormatInt(c.FlushInterval.Milliseconds(), 10),
+	}
+}

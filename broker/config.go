@@ -1,0 +1,60 @@
+package broker
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ordo-broker/ordo/broker/fs"
+)
+
+// Config is a broker's static configuration. The zero value is not usable:
+// start from DefaultConfig.
+type Config struct {
+	// NodeID is the broker's id (Kafka's node.id). Default 0.
+	NodeID int32
+	// Listen is the TCP address to accept clients on. Default
+	// 127.0.0.1:9092; use 127.0.0.1:0 for an ephemeral port.
+	Listen string
+	// Advertise is the host:port put in Metadata responses. Empty means the
+	// address the listener actually bound. Advertise an IPv4 literal:
+	// librdkafka may resolve "localhost" to ::1.
+	Advertise string
+	// DataDir holds the partition folders and the broker's metadata.
+	// Default "./ordo-data".
+	DataDir string
+	// FS is the filesystem the broker stores everything through. nil means
+	// the real one (fs.OS); tests pass fs.NewMem() to simulate crashes.
+	FS fs.FS
+	// ClusterID is reported in Metadata v2+ and DescribeCluster. Empty means
+	// one is generated on first start and kept in the data directory.
+	ClusterID string
+	// AutoCreateTopics is Kafka's auto.create.topics.enable. Default true.
+	AutoCreateTopics bool
+	// DefaultPartitions is num.partitions, used by auto-creation and by
+	// CreateTopics with NumPartitions -1 (KIP-464). Default 1.
+	DefaultPartitions int32
+	// FlushInterval is how often topics with the interval flush policy are
+	// fsynced. Default 1s.
+	FlushInterval time.Duration
+	// MaxFrameBytes bounds a request frame (socket.request.max.bytes).
+	// Default 100 MiB.
+	MaxFrameBytes int32
+	// Logger receives the broker's logs. nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the broker's clock. nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the configuration `ordo` runs with when given no
+// flags.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:            0,
+		Listen:            "127.0.0.1:9092",
+		DataDir:           "ordo-data",
+		AutoCreateTopics:  true,
+		DefaultPartitions: 1,
+		FlushInterval:     time.Second,
+		MaxFrameBytes:     100 << 20,
+	}
+}

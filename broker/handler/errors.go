@@ -1,0 +1,79 @@
+package handler
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ordo-broker/ordo/broker/controller"
+	"github.com/ordo-broker/ordo/broker/metadata"
+	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/storage"
+	"github.com/ordo-broker/ordo/broker/topicconfig"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// codes maps the core's sentinel errors to Kafka error codes. It is the one
+// place where that translation happens.
+var codes = []struct {
+	err  error
+	kerr *kerr.Error
+}{
+	{storage.ErrCorruptBatch, kerr.CorruptMessage},
+	{storage.ErrInvalidMagic, kerr.InvalidRecord},
+	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{storage.ErrClosed, kerr.NotLeaderForPartition},
+	{partition.ErrMessageTooLarge, kerr.MessageTooLarge},
+	{partition.ErrNotLeader, kerr.NotLeaderForPartition},
+	{partition.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{partition.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	{partition.ErrTimeout, kerr.RequestTimedOut},
+	{partition.ErrStopped, kerr.NotLeaderForPartition},
+	{controller.ErrTopicExists, kerr.TopicAlreadyExists},
+	{controller.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{controller.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{controller.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor},
+	{controller.ErrInvalidReplicaAssignment, kerr.InvalidReplicaAssignment},
+	{controller.ErrInternalTopic, kerr.InvalidTopicException},
+	{metadata.ErrInvalidTopic, kerr.InvalidTopicException},
+	{topicconfig.ErrInvalidRequest, kerr.InvalidRequest},
+	{topicconfig.ErrInvalidConfig, kerr.InvalidConfig},
+	{context.Canceled, kerr.RequestTimedOut},
+	{context.DeadlineExceeded, kerr.RequestTimedOut},
+}
+
+// errorCode is the Kafka error code for err (0 for nil). Errors the table
+// does not know are UNKNOWN_SERVER_ERROR, and logged: they are bugs or I/O
+// failures the operator should see.
+func (h *Handlers) errorCode(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.kerr.Code
+		}
+	}
+	h.Logger.Error("request failed", "err", err)
+	return kerr.UnknownServerError.Code
+}
+
+// errorMessage is the message for responses that carry one: the error's own
+// text for known errors, nothing for internal ones.
+func errorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			s := err.Error()
+			return &s
+		}
+	}
+	return nil
+}
+
+// nullConfigValue is AlterConfigs' answer to a null value: Kafka refuses
+// it with INVALID_CONFIG.
+func nullConfigValue(name string) error {
+	return &topicconfig.Error{Name: name, Message: "Null value not supported for topic config " + name}
+}

@@ -1,0 +1,87 @@
+// Package metadata holds the cluster metadata image: brokers, topics, their
+// partitions (replicas, ISR, leader, leader epoch) and topic config overrides.
+// Like KRaft (KIP-500), the image is built by applying metadata records in
+// order; Apply is pure, so the same records always give the same image, and
+// the records can later be carried by a Raft log without changing this code.
+package metadata
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+)
+
+// TopicID is a topic's unique id (KIP-516).
+type TopicID [16]byte
+
+// NewTopicID returns a random, non-zero topic id.
+func NewTopicID() TopicID {
+	var id TopicID
+	for id == (TopicID{}) {
+		_, _ = rand.Read(id[:])
+	}
+	return id
+}
+
+func (id TopicID) String() string { return hex.EncodeToString(id[:]) }
+
+// MarshalText encodes the id as hex, for the JSON record log.
+func (id TopicID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText decodes a hex id.
+func (id *TopicID) UnmarshalText(b []byte) error {
+	if len(b) != 32 {
+		return fmt.Errorf("topic id %q: want 32 hex digits", b)
+	}
+	_, err := hex.Decode(id[:], b)
+	return err
+}
+
+// Record is one metadata change. Exactly one field is set.
+type Record struct {
+	Topic       *TopicRecord       `json:"topic,omitempty"`
+	Partition   *PartitionRecord   `json:"partition,omitempty"`
+	Config      *ConfigRecord      `json:"config,omitempty"`
+	RemoveTopic *RemoveTopicRecord `json:"remove_topic,omitempty"`
+	Broker      *BrokerRecord      `json:"broker,omitempty"`
+}
+
+// TopicRecord creates a topic (KRaft's TopicRecord).
+type TopicRecord struct {
+	Name     string  `json:"name"`
+	TopicID  TopicID `json:"topic_id"`
+	Internal bool    `json:"internal,omitempty"`
+}
+
+// PartitionRecord creates a partition or replaces its replication state
+// (KRaft's PartitionRecord and PartitionChangeRecord in one).
+type PartitionRecord struct {
+	TopicID        TopicID `json:"topic_id"`
+	Partition      int32   `json:"partition"`
+	Replicas       []int32 `json:"replicas"`
+	ISR            []int32 `json:"isr"`
+	Leader         int32   `json:"leader"`
+	LeaderEpoch    int32   `json:"leader_epoch"`
+	PartitionEpoch int32   `json:"partition_epoch"`
+}
+
+// ConfigRecord sets (Value non-nil) or removes (Value nil) one topic config
+// override.
+type ConfigRecord struct {
+	Topic string  `json:"topic"`
+	Name  string  `json:"name"`
+	Value *string `json:"value"`
+}
+
+// RemoveTopicRecord deletes a topic and its partitions.
+type RemoveTopicRecord struct {
+	TopicID TopicID `json:"topic_id"`
+}
+
+// BrokerRecord registers a broker and where clients reach it.
+type BrokerRecord struct {
+	NodeID int32  `json:"node_id"`
+	Host   string `json:"host"`
+	Port   int32  `json:"port"`
+	Rack   string `json:"rack,omitempty"`
+}

@@ -1,0 +1,301 @@
+package partition
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/metadata"
+	"github.com/ordo-broker/ordo/broker/storage"
+	"github.com/ordo-broker/ordo/broker/topicconfig"
+)
+
+// Manager hosts this broker's partitions and keeps them in step with the
+// metadata image: it opens a partition's log when the image gives this
+// broker a replica, updates configs and leader epochs, and deletes logs of
+// deleted topics.
+type Manager struct {
+	fsys   fs.FS
+	dir    string
+	nodeID int32
+	now    func() time.Time
+	logger *slog.Logger
+
+	mu    sync.RWMutex
+	parts map[key]*Partition
+
+	sig signal // broadcast when any partition's high watermark moves
+}
+
+type key struct {
+	topic string
+	index int32
+}
+
+// NewManager returns a manager storing partitions under dir.
+func NewManager(fsys fs.FS, dir string, nodeID int32, now func() time.Time, logger *slog.Logger) *Manager {
+	return &Manager{
+		fsys: fsys, dir: dir, nodeID: nodeID, now: now, logger: logger,
+		parts: map[key]*Partition{},
+		sig:   newSignal(),
+	}
+}
+
+// Get returns a hosted partition, or nil.
+func (m *Manager) Get(topic string, index int32) *Partition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.parts[key{topic, index}]
+}
+
+// All returns every hosted partition.
+func (m *Manager) All() []*Partition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Partition, 0, len(m.parts))
+	for _, p := range m.parts {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Changed returns a channel closed the next time any hosted partition's high
+// watermark moves (long-polling fetches wait on it).
+func (m *Manager) Changed() <-chan struct{} { return m.sig.wait() }
+
+// FolderName is Kafka's partition folder name: topic-partition.
+func FolderName(topic string, index int32) string {
+	return topic + "-" + strconv.Itoa(int(index))
+}
+
+// Apply reconciles hosted partitions with next. It is a controller listener:
+// prev is nil on the first call, when leftover folders of topics that no
+// longer exist are removed.
+func (m *Manager) Apply(prev, next *metadata.Image) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[key]bool{}
+	var errs []error
+	for _, name := range next.TopicNames() {
+		t := next.Topics[name]
+		cfg, err := topicconfig.Build(t.Configs)
+		if err != nil {
+			// The controller validated these overrides; a failure here
+			// means a newer broker wrote configs this one does not know.
+			m.logger.Warn("topic has invalid configs; using defaults", "topic", name, "err", err)
+			cfg = topicconfig.Defaults()
+		}
+		for _, pr := range t.Partitions {
+			if !hosts(pr, m.nodeID) {
+				continue
+			}
+			k := key{name, pr.Partition}
+			want[k] = true
+			if p, ok := m.parts[k]; ok && p.TopicID == t.ID {
+				p.setState(pr, cfg)
+				p.log.SetConfig(storageConfig(cfg))
+				continue
+			}
+			if p, ok := m.parts[k]; ok { // same name, new topic id: the old one was deleted
+				errs = append(errs, m.remove(k, p))
+			}
+			p, err := m.open(t, pr, cfg)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m.parts[k] = p
+		}
+	}
+	for k, p := range m.parts {
+		if !want[k] {
+			errs = append(errs, m.remove(k, p))
+		}
+	}
+	if prev == nil {
+		errs = append(errs, m.removeStrays(want))
+	}
+	return errors.Join(errs...)
+}
+
+func hosts(pr metadata.PartitionRecord, node int32) bool {
+	for _, r := range pr.Replicas {
+		if r == node {
+			return true
+		}
+	}
+	return false
+}
+
+func storageConfig(c topicconfig.Config) storage.Config {
+	return storage.Config{
+		SegmentBytes:       c.SegmentBytes,
+		SegmentMs:          time.Duration(c.SegmentMs) * time.Millisecond,
+		IndexIntervalBytes: int(c.IndexIntervalBytes),
+	}
+}
+
+// partitionMetadataFile records which topic id a folder belongs to (as
+// Kafka's partition.metadata does, KIP-516), so a folder left by a deleted
+// topic is never mistaken for a new topic of the same name.
+const partitionMetadataFile = "partition.metadata"
+
+func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config) (*Partition, error) {
+	dir := filepath.Join(m.dir, FolderName(t.Name, pr.Partition))
+	want := "version: 0\ntopic_id: " + t.ID.String() + "\n"
+	switch have, err := m.readFile(filepath.Join(dir, partitionMetadataFile)); {
+	case err == nil && have != want:
+		m.logger.Info("removing partition folder of an older topic with the same name", "dir", dir)
+		if err := m.fsys.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("partition: %w", err)
+		}
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("partition: %w", err)
+	}
+	log, err := storage.Open(m.fsys, dir, storageConfig(cfg), m.now)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.writeFileOnce(dir, partitionMetadataFile, want); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	p := newPartition(t, pr, log, cfg)
+	p.sig = &m.sig
+	return p, nil
+}
+
+func (m *Manager) readFile(path string) (string, error) {
+	f, err := m.fsys.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	return string(b), err
+}
+
+func (m *Manager) writeFileOnce(dir, name, content string) error {
+	path := filepath.Join(dir, name)
+	if have, err := m.readFile(path); err == nil && have == content {
+		return nil
+	}
+	tmp := path + ".tmp"
+	f, err := m.fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("partition: %w", err)
+	}
+	_, err = io.Copy(f, bytes.NewReader([]byte(content)))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = m.fsys.Rename(tmp, path)
+	}
+	if err == nil {
+		err = m.fsys.SyncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("partition: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func (m *Manager) remove(k key, p *Partition) error {
+	delete(m.parts, k)
+	_ = p.close()
+	if err := p.log.Delete(); err != nil {
+		return fmt.Errorf("partition: deleting %s: %w", FolderName(k.topic, k.index), err)
+	}
+	return nil
+}
+
+// removeStrays deletes partition folders no topic owns: a topic deleted
+// while the broker was down, or a crash between the delete record and the
+// folder removal.
+func (m *Manager) removeStrays(want map[key]bool) error {
+	names, err := m.fsys.ReadDir(m.dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("partition: %w", err)
+	}
+	var errs []error
+	for _, n := range names {
+		i := strings.LastIndexByte(n, '-')
+		if i <= 0 || strings.HasPrefix(n, "__cluster_metadata") {
+			continue
+		}
+		idx, err := strconv.ParseInt(n[i+1:], 10, 32)
+		if err != nil || metadata.ValidateTopicName(n[:i]) != nil {
+			continue
+		}
+		if want[key{n[:i], int32(idx)}] {
+			continue
+		}
+		m.logger.Info("removing partition folder of a deleted topic", "dir", n)
+		if err := m.fsys.RemoveAll(filepath.Join(m.dir, n)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FlushAll fsyncs every partition (the interval flusher and shutdown).
+func (m *Manager) FlushAll() error {
+	var errs []error
+	for _, p := range m.All() {
+		if err := p.Flush(); err != nil && !errors.Is(err, storage.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every partition's log (after a final flush).
+func (m *Manager) Close() error {
+	flushErr := m.FlushAll()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	errs := []error{flushErr}
+	for k, p := range m.parts {
+		errs = append(errs, p.close())
+		delete(m.parts, k)
+	}
+	m.sig.broadcast()
+	return errors.Join(errs...)
+}
+
+// signal is a broadcast: wait returns a channel that broadcast closes.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newSignal() signal { return signal{ch: make(chan struct{})} }
+
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+func (s *signal) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.ch)
+	s.ch = make(chan struct{})
+}

@@ -1,0 +1,285 @@
+// Package partition is the broker's view of the partitions it hosts (Kafka's
+// ReplicaManager and Partition): it appends produced batches to the local
+// log, tracks the high watermark apart from the log end offset, applies the
+// flush policy, checks leader epochs (KIP-320) and wakes long-polling
+// fetches when the high watermark moves.
+//
+// Lock order: Manager.mu before Partition.mu; never the other way round.
+package partition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ordo-broker/ordo/broker/metadata"
+	"github.com/ordo-broker/ordo/broker/storage"
+	"github.com/ordo-broker/ordo/broker/topicconfig"
+)
+
+// Errors a partition answers with; handlers map them to Kafka codes.
+var (
+	ErrNotLeader          = errors.New("this broker is not the leader of the partition")
+	ErrFencedLeaderEpoch  = errors.New("leader epoch in the request is older than the broker's")
+	ErrUnknownLeaderEpoch = errors.New("leader epoch in the request is newer than the broker's")
+	ErrMessageTooLarge    = errors.New("batch larger than max.message.bytes")
+	ErrTimeout            = errors.New("timed out waiting for the high watermark")
+	ErrStopped            = errors.New("partition is closed")
+)
+
+// Partition is one topic partition hosted by this broker.
+type Partition struct {
+	Topic   string
+	TopicID metadata.TopicID
+	Index   int32
+
+	log *storage.Log
+
+	// appendMu serialises appends so offsets are handed out in the order
+	// batches arrive, and so the LogAppendTime stamp is monotonic.
+	appendMu sync.Mutex
+
+	mu          sync.Mutex
+	leader      int32
+	leaderEpoch int32
+	cfg         topicconfig.Config
+	hw          int64 // high watermark: offsets below it are committed
+	closed      bool
+	hwMoved     chan struct{} // closed and replaced whenever hw moves
+	sig         *signal       // the manager's any-partition broadcast
+}
+
+func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.Log, cfg topicconfig.Config) *Partition {
+	p := &Partition{
+		Topic:       t.Name,
+		TopicID:     t.ID,
+		Index:       pr.Partition,
+		log:         log,
+		leader:      pr.Leader,
+		leaderEpoch: pr.LeaderEpoch,
+		cfg:         cfg,
+		hwMoved:     make(chan struct{}),
+	}
+	// This broker is the partition's only replica, so everything it
+	// recovered is committed. Replication will start HW from a checkpoint.
+	p.hw = log.LogEndOffset()
+	return p
+}
+
+// Config is the partition's topic config.
+func (p *Partition) Config() topicconfig.Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+func (p *Partition) setState(pr metadata.PartitionRecord, cfg topicconfig.Config) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.leader, p.leaderEpoch, p.cfg = pr.Leader, pr.LeaderEpoch, cfg
+}
+
+// LeaderEpoch is the partition's current leader epoch.
+func (p *Partition) LeaderEpoch() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leaderEpoch
+}
+
+// CheckLeaderEpoch validates a client's CurrentLeaderEpoch (KIP-320): -1
+// means the client does not know it and skips the check.
+func (p *Partition) CheckLeaderEpoch(current int32) error {
+	if current < 0 {
+		return nil
+	}
+	e := p.LeaderEpoch()
+	switch {
+	case current < e:
+		return ErrFencedLeaderEpoch
+	case current > e:
+		return ErrUnknownLeaderEpoch
+	}
+	return nil
+}
+
+// HighWatermark is the offset below which records are committed and visible
+// to consumers.
+func (p *Partition) HighWatermark() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hw
+}
+
+// LogStartOffset is the first offset still in the log.
+func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
+
+// LogEndOffset is the offset the next append gets.
+func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
+
+// Log exposes the storage for lookups that need no partition state.
+func (p *Partition) Log() *storage.Log { return p.log }
+
+// hwChanged returns a channel closed the next time the high watermark moves.
+func (p *Partition) hwChanged() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hwMoved
+}
+
+func (p *Partition) advanceHW(to int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if to <= p.hw {
+		return
+	}
+	p.hw = to
+	close(p.hwMoved)
+	p.hwMoved = make(chan struct{})
+	if p.sig != nil {
+		p.sig.broadcast()
+	}
+}
+
+// Appended is the outcome of Append.
+type Appended struct {
+	storage.AppendInfo
+	// fsync tells whether the flush policy wants the append on disk before
+	// it counts as committed.
+	fsync bool
+}
+
+// Append validates and appends a produce payload. It returns once the
+// batches have offsets; WaitCommitted then waits until they are committed.
+// now is the broker clock's reading, used for LogAppendTime.
+func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
+	p.mu.Lock()
+	cfg, epoch, leader, closed := p.cfg, p.leaderEpoch, p.leader, p.closed
+	p.mu.Unlock()
+	if closed {
+		return Appended{}, ErrStopped
+	}
+	_ = leader // single-replica partitions are always led here; replication checks it
+	if int64(len(records)) > int64(cfg.MaxMessageBytes) {
+		return Appended{}, fmt.Errorf("%w: %d bytes > %d", ErrMessageTooLarge, len(records), cfg.MaxMessageBytes)
+	}
+	batches, err := storage.ParseBatches(records)
+	if err != nil {
+		return Appended{}, err
+	}
+	for _, b := range batches {
+		if int64(b.Size) > int64(cfg.MaxMessageBytes) {
+			return Appended{}, fmt.Errorf("%w: batch of %d bytes > %d", ErrMessageTooLarge, b.Size, cfg.MaxMessageBytes)
+		}
+	}
+	logAppendTime := int64(-1)
+	if cfg.MessageTimestampType == "LogAppendTime" {
+		logAppendTime = now.UnixMilli()
+	}
+	p.appendMu.Lock()
+	info, err := p.log.Append(records, epoch, logAppendTime)
+	p.appendMu.Unlock()
+	if err != nil {
+		return Appended{}, err
+	}
+	fsync := cfg.SyncEachAppend()
+	if !fsync {
+		// Interval flush: the record is committed once written; the
+		// flusher makes it durable later (Kafka's default trade-off).
+		p.advanceHW(info.LastOffset + 1)
+	}
+	return Appended{AppendInfo: info, fsync: fsync}, nil
+}
+
+// WaitCommitted waits until the appended batches are committed: on disk if
+// the flush policy says so, and below the high watermark. It honours ctx and
+// timeout (the produce request's timeout → REQUEST_TIMED_OUT).
+func (p *Partition) WaitCommitted(ctx context.Context, a Appended, timeout time.Duration) error {
+	if a.fsync {
+		// Sync shares one fsync among concurrent callers (group commit).
+		if err := p.log.Sync(); err != nil {
+			return err
+		}
+		p.advanceHW(p.log.SyncedOffset())
+	}
+	target := a.LastOffset + 1
+	var timer <-chan time.Time
+	for {
+		p.mu.Lock()
+		hw, ch, closed := p.hw, p.hwMoved, p.closed
+		p.mu.Unlock()
+		if hw >= target {
+			return nil
+		}
+		if closed {
+			return ErrStopped
+		}
+		if timer == nil {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-ch:
+		case <-timer:
+			return ErrTimeout
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Read returns whole stored batches from offset up to the high watermark
+// (KIP-74: at least one batch when minOne, even past maxBytes).
+func (p *Partition) Read(offset int64, maxBytes int, minOne bool) (records []byte, hw int64, err error) {
+	hw = p.HighWatermark()
+	if offset > hw && offset <= p.log.LogEndOffset() {
+		// Between the high watermark and the log end: uncommitted data a
+		// consumer may not see yet; not an error.
+		return nil, hw, nil
+	}
+	records, err = p.log.Read(offset, hw, maxBytes, minOne)
+	return records, hw, err
+}
+
+// Flush makes everything appended durable and lets the high watermark
+// follow (used by the interval flusher; harmless for fsync topics).
+func (p *Partition) Flush() error {
+	if err := p.log.Sync(); err != nil {
+		return err
+	}
+	p.advanceHW(p.log.SyncedOffset())
+	return nil
+}
+
+// DeleteRecordsBefore moves the log start offset (DeleteRecords). offset -1
+// means the high watermark. It returns the new log start offset.
+func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
+	hw := p.HighWatermark()
+	if offset == -1 {
+		offset = hw
+	}
+	if offset < 0 || offset > hw {
+		return 0, storage.ErrOffsetOutOfRange
+	}
+	if offset > p.log.LogStartOffset() {
+		if err := p.log.SetLogStartOffset(offset); err != nil {
+			return 0, err
+		}
+	}
+	return p.log.LogStartOffset(), nil
+}
+
+func (p *Partition) close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.hwMoved)
+	p.hwMoved = make(chan struct{})
+	p.mu.Unlock()
+	return p.log.Close()
+}

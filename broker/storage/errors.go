@@ -1,0 +1,29 @@
+package storage
+
+import "errors"
+
+// Errors are sentinels; the broker's edge maps them to Kafka error codes.
+var (
+	// ErrCorruptBatch: a batch with a bad length or CRC, truncated, with no
+	// records or inconsistent counts (Kafka CORRUPT_MESSAGE).
+	ErrCorruptBatch = errors.New("storage: corrupt record batch")
+	// ErrInvalidMagic: a batch whose magic is not 2; this broker stores only
+	// v2 batches (Kafka INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT).
+	ErrInvalidMagic = errors.New("storage: record batch magic is not 2")
+	// ErrOffsetOutOfRange: an offset below the log start offset or above the
+	// log end offset (Kafka OFFSET_OUT_OF_RANGE).
+	ErrOffsetOutOfRange = errors.New("storage: offset out of range")
+	// ErrClosed: the log was closed or deleted.
+	ErrClosed = errors.New("storage: log closed")
+	// ErrCorruptLog: bytes on disk that recovery cannot explain as a torn
+	// tail (a bad batch in the middle of the log, a gap between segments, an
+	// unreadable checkpoint). Open returns it; it wraps the cause.
+	ErrCorruptLog = errors.New("storage: corrupt log")
+	// ErrFencedLeaderEpoch: Append was given a leader epoch older than the
+	// latest one in the log; a deposed leader must not write (Kafka
+	// FENCED_LEADER_EPOCH).
+	ErrFencedLeaderEpoch = errors.New("storage: leader epoch older than the log's latest")
+	// ErrOffsetMismatch: AppendAsFollower was given batches that do not start
+	// at the log end offset or are not contiguous.
+	ErrOffsetMismatch = errors.New("storage: batch offsets do not continue the log")
+)

@@ -1,0 +1,398 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ordo-broker/ordo/broker/fs"
+)
+
+// Log is one partition's log. It is safe for concurrent use: appends are
+// serialized, reads copy a consistent view under a short read lock and read
+// the files without it, and fsyncs run outside every lock but syncMu.
+type Log struct {
+	fsys fs.FS
+	dir  string
+	now  func() time.Time
+
+	commit groupCommit
+
+	// syncMu is held by a sync round and by the operations that delete or
+	// rewrite bytes (Truncate, SetLogStartOffset, Close), so that a round
+	// never fsyncs a file being removed and never reports stale progress.
+	// recoveryPoint is guarded by syncMu.
+	syncMu        sync.Mutex
+	recoveryPoint int64
+
+	mu       sync.RWMutex
+	cfg      Config
+	segments []*segment // by base offset; the last one is active
+	logStart int64
+	epochs   epochCache
+	synced   int64  // SyncedOffset
+	dirDirty bool   // entries created or removed since the last SyncDir
+	gen      uint64 // bumped whenever bytes a reader may be reading go away
+	closed   bool
+	// failed is set by a failed fsync or write. After an fsync error the
+	// kernel may have dropped the dirty pages, so nothing more is promised:
+	// the log refuses writes until it is reopened and recovered (Kafka takes
+	// the log directory offline).
+	failed error
+}
+
+// AppendInfo describes an append.
+type AppendInfo struct {
+	FirstOffset int64
+	LastOffset  int64
+	// MaxTimestamp is the largest batch MaxTimestamp appended, and
+	// OffsetOfMaxTimestamp the last offset of the first batch carrying it
+	// (Kafka's shallow offset; MaxTimestamp() resolves the exact record).
+	MaxTimestamp         int64
+	OffsetOfMaxTimestamp int64
+	// LogAppendTime is the timestamp the broker stamped, -1 for CreateTime.
+	LogAppendTime int64
+	// Batches are the appended batches as stored (offsets, epoch and
+	// timestamps rewritten; Position relative to the appended bytes).
+	Batches []Batch
+}
+
+// Open opens (creating if absent) the log in dir and recovers it; see
+// recover. now is the clock for segment.ms; nil means time.Now. Zero Config
+// fields take their defaults.
+func Open(fsys fs.FS, dir string, cfg Config, now func() time.Time) (*Log, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := mkdirDurable(fsys, dir); err != nil {
+		return nil, err
+	}
+	l := &Log{fsys: fsys, dir: dir, now: now, cfg: cfg.normalized()}
+	if err := l.recover(); err != nil {
+		for _, s := range l.segments {
+			s.close()
+		}
+		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+	}
+	// Make what recovery found (and cut) durable, so SyncedOffset starts at
+	// the log end offset and the recovery point moves past rescanned
+	// segments.
+	if err := l.syncRound(); err != nil {
+		l.closeFiles()
+		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+// mkdirDurable creates dir and makes each directory it creates durable in
+// its parent.
+func mkdirDurable(fsys fs.FS, dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := fsys.Stat(d); err == nil {
+			break
+		} else if !fs.IsNotExist(err) {
+			return err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range missing {
+		if err := fsys.SyncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetConfig applies a changed topic configuration from the next append on.
+func (l *Log) SetConfig(cfg Config) {
+	l.mu.Lock()
+	l.cfg = cfg.normalized()
+	l.mu.Unlock()
+}
+
+// Append validates records (one or more v2 batches, as ParseBatches),
+// assigns them offsets from the log end offset, stamps the partition leader
+// epoch, and with logAppendTime >= 0 (message.timestamp.type=LogAppendTime)
+// sets the timestamp-type bit and MaxTimestamp and recomputes the CRC. The
+// caller's buffer is not modified: the rewriting happens in a copy. A new
+// epoch goes into the leader epoch cache (and its checkpoint) before the
+// batch is written. It rolls segments by size and time, and does not fsync.
+func (l *Log) Append(records []byte, epoch int32, logAppendTime int64) (AppendInfo, error) {
+	batches, err := ParseBatches(records)
+	if err != nil {
+		return AppendInfo{}, err
+	}
+	buf := append([]byte(nil), records...)
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return AppendInfo{}, err
+	}
+	if latest := l.epochs.latest(); epoch < latest {
+		return AppendInfo{}, fmt.Errorf("%w: %d < %d", ErrFencedLeaderEpoch, epoch, latest)
+	}
+	next := l.logEnd()
+	for i := range batches {
+		b := &batches[i]
+		raw := buf[b.Position : b.Position+b.Size]
+		b.BaseOffset = next
+		setBaseOffset(raw, next)
+		b.PartitionLeaderEpoch = epoch
+		setLeaderEpoch(raw, epoch)
+		if logAppendTime >= 0 {
+			setLogAppendTime(raw, logAppendTime)
+			b.Attributes |= attrLogAppendTime
+			b.MaxTimestamp = logAppendTime
+		}
+		next = b.LastOffset() + 1
+	}
+	if l.epochs.assign(epoch, batches[0].BaseOffset) {
+		if err := l.writeEpochs(); err != nil {
+			return AppendInfo{}, l.fail(err)
+		}
+	}
+	info, err := l.appendLocked(buf, batches)
+	info.LogAppendTime = -1
+	if logAppendTime >= 0 {
+		info.LogAppendTime = logAppendTime
+	}
+	return info, err
+}
+
+// AppendAsFollower appends batches copied from the leader as they are:
+// offsets and epochs already assigned. The first batch must start at the log
+// end offset and the rest must follow it (ErrOffsetMismatch). Each batch's
+// epoch enters the leader epoch cache. It does not fsync.
+func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
+	batches, err := ParseBatches(records)
+	if err != nil {
+		return AppendInfo{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return AppendInfo{}, err
+	}
+	next := l.logEnd()
+	changed := false
+	for _, b := range batches {
+		if b.BaseOffset != next {
+			return AppendInfo{}, fmt.Errorf("%w: batch at offset %d, expected %d", ErrOffsetMismatch, b.BaseOffset, next)
+		}
+		next = b.LastOffset() + 1
+		if b.PartitionLeaderEpoch > l.epochs.latest() {
+			changed = l.epochs.assign(b.PartitionLeaderEpoch, b.BaseOffset) || changed
+		}
+	}
+	if changed {
+		if err := l.writeEpochs(); err != nil {
+			return AppendInfo{}, l.fail(err)
+		}
+	}
+	info, err := l.appendLocked(records, batches)
+	info.LogAppendTime = -1
+	return info, err
+}
+
+// appendLocked writes whole batches (offsets final) at the log end, rolling
+// first if the active segment is full or old.
+func (l *Log) appendLocked(buf []byte, batches []Batch) (AppendInfo, error) {
+	if int64(len(buf)) > math.MaxInt32 {
+		return AppendInfo{}, fmt.Errorf("%w: %d bytes in one append", ErrCorruptBatch, len(buf))
+	}
+	first, last := batches[0].BaseOffset, batches[len(batches)-1].LastOffset()
+	now := l.now()
+	if s := l.active(); s.size > 0 && (s.size+int64(len(buf)) > l.cfg.SegmentBytes ||
+		!s.fits(last) || now.Sub(s.firstAppend) > l.cfg.SegmentMs) {
+		if err := l.roll(first); err != nil {
+			return AppendInfo{}, l.fail(err)
+		}
+	}
+	if err := l.active().append(buf, batches, l.cfg.IndexIntervalBytes, now); err != nil {
+		return AppendInfo{}, l.fail(err)
+	}
+	info := AppendInfo{FirstOffset: first, LastOffset: last, MaxTimestamp: -1, OffsetOfMaxTimestamp: -1, Batches: batches}
+	for _, b := range batches {
+		if b.MaxTimestamp > info.MaxTimestamp {
+			info.MaxTimestamp, info.OffsetOfMaxTimestamp = b.MaxTimestamp, b.LastOffset()
+		}
+	}
+	return info, nil
+}
+
+// roll closes the active segment for appends and starts one at base. The new
+// files' names become durable with the next Sync.
+func (l *Log) roll(base int64) error {
+	if err := l.active().finish(); err != nil {
+		return err
+	}
+	s, err := openSegment(l.fsys, l.dir, base, true)
+	if err != nil {
+		return err
+	}
+	s.syncedSize = -1 // its (empty) creation must be synced too
+	l.segments = append(l.segments, s)
+	l.dirDirty = true
+	return nil
+}
+
+func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }
+
+// logEnd is the log end offset. l.mu is held.
+func (l *Log) logEnd() int64 { return l.active().next }
+
+// writable says why the log cannot take writes, if it cannot. l.mu is held.
+func (l *Log) writable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.failed
+}
+
+// fail marks the log failed by err (see Log.failed) and returns err. l.mu is
+// held.
+func (l *Log) fail(err error) error {
+	if l.failed == nil {
+		l.failed = fmt.Errorf("storage: log %s failed, reopen to recover: %w", l.dir, err)
+	}
+	return err
+}
+
+// writeEpochs persists the leader epoch cache. l.mu is held: epoch changes
+// are rare (a leader election), and a batch of a new epoch must not be
+// durable before the epoch is.
+func (l *Log) writeEpochs() error {
+	return writeFileAtomic(l.fsys, l.dir, leaderEpochCheckpointFile, l.epochs.encode())
+}
+
+// segmentFor returns the index of the segment that holds offset. l.mu is
+// held.
+func (l *Log) segmentFor(offset int64) int {
+	i := sort.Search(len(l.segments), func(i int) bool { return l.segments[i].base > offset })
+	return max(i-1, 0)
+}
+
+// LogStartOffset is the first offset readable.
+func (l *Log) LogStartOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.logStart
+}
+
+// LogEndOffset is the offset the next appended record will get.
+func (l *Log) LogEndOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.logEnd()
+}
+
+// SyncedOffset is the end offset known durable: every offset below it
+// survives power loss.
+func (l *Log) SyncedOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.synced
+}
+
+// LatestEpoch is the latest leader epoch in the cache, -1 if none.
+func (l *Log) LatestEpoch() int32 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.epochs.latest()
+}
+
+// EndOffsetForEpoch answers OffsetsForLeaderEpoch (KIP-101, KIP-279): the
+// largest known epoch <= epoch and its end offset, which is the start offset
+// of the next larger epoch, or the log end offset for the latest epoch.
+// Following Kafka, an epoch below the earliest known one returns (epoch,
+// start of the earliest known epoch), and one above the latest, or an empty
+// cache, returns (-1, -1).
+func (l *Log) EndOffsetForEpoch(epoch int32) (foundEpoch int32, endOffset int64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.epochs.endOffsetFor(epoch, l.logEnd())
+}
+
+// AssignEpoch records that leader epoch epoch starts at the log end offset,
+// durably, as a new leader does before its first append (Kafka's makeLeader).
+// An epoch older than the latest is ErrFencedLeaderEpoch.
+func (l *Log) AssignEpoch(epoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if latest := l.epochs.latest(); epoch < latest {
+		return fmt.Errorf("%w: %d < %d", ErrFencedLeaderEpoch, epoch, latest)
+	}
+	if l.epochs.assign(epoch, l.logEnd()) {
+		if err := l.writeEpochs(); err != nil {
+			return l.fail(err)
+		}
+	}
+	return nil
+}
+
+// Size is the total bytes of the segments.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var n int64
+	for _, s := range l.segments {
+		n += s.size
+	}
+	return n
+}
+
+// Close fsyncs what was appended, as a clean shutdown does, and closes the
+// files. Later calls return ErrClosed.
+func (l *Log) Close() error {
+	err := l.Sync()
+	if errors.Is(err, ErrClosed) {
+		return ErrClosed
+	}
+	return errors.Join(err, l.closeFiles())
+}
+
+func (l *Log) closeFiles() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	l.closed = true
+	l.gen++
+	var errs []error
+	for _, s := range l.segments {
+		errs = append(errs, s.close())
+	}
+	return errors.Join(errs...)
+}
+
+// Delete closes the log without syncing and removes its folder, durably.
+func (l *Log) Delete() error {
+	if err := l.closeFiles(); err != nil && !errors.Is(err, ErrClosed) {
+		return err
+	}
+	if err := l.fsys.RemoveAll(l.dir); err != nil {
+		return err
+	}
+	return l.fsys.SyncDir(filepath.Dir(filepath.Clean(l.dir)))
+}

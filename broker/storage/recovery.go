@@ -1,0 +1,273 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ordo-broker/ordo/broker/fs"
+)
+
+// recover rebuilds the log's state from the folder after a clean or unclean
+// stop, as Kafka's LogLoader does:
+//
+//   - leftovers go: temporary checkpoint files, index files without a log,
+//     segments wholly below the log start offset (a DeleteRecords or full
+//     truncation that crashed before its deletions were durable);
+//   - segments below the recovery point were fully fsynced before it was
+//     written: their indexes are sanity-checked (and rebuilt from the log if
+//     missing or bad) and the batches after the last index entry are
+//     validated; any bad byte there is real corruption, reported as
+//     ErrCorruptLog;
+//   - the last segment and every segment from the recovery point on may hold
+//     writes that never reached the disk whole: each batch is validated
+//     (length, magic 2, CRC, offsets continuing), the log is cut at the
+//     first bad one or at a gap between segments, every later segment is
+//     deleted, and their indexes are rebuilt;
+//   - the leader epoch cache is loaded, epochs that start at or past the log
+//     end (their records were lost) are dropped, and epochs seen in the rescanned batches are added (as
+//     Kafka's LogSegment.recover does);
+//   - a log start offset past the log end (the records it promised are
+//     gone) empties the log and starts it there.
+func (l *Log) recover() error {
+	names, err := l.fsys.ReadDir(l.dir)
+	if err != nil {
+		return err
+	}
+	bases, err := l.cleanDir(names)
+	if err != nil {
+		return err
+	}
+	logStart, _, err := readOffsetCheckpoint(l.fsys, l.dir, logStartOffsetFile)
+	if err != nil {
+		return err
+	}
+	l.recoveryPoint, _, err = readOffsetCheckpoint(l.fsys, l.dir, recoveryPointFile)
+	if err != nil {
+		return err
+	}
+	for len(bases) > 1 && bases[1] <= logStart {
+		if err := l.removeSegmentFiles(bases[0]); err != nil {
+			return err
+		}
+		bases = bases[1:]
+	}
+	if len(bases) == 0 {
+		bases = []int64{logStart}
+		l.dirDirty = true
+	}
+
+	var seen epochCache // epochs of the rescanned batches, in order
+	prevRescanned := false
+	for i, base := range bases {
+		if i > 0 {
+			if prev := l.segments[i-1]; prev.next != base {
+				if !prevRescanned {
+					return fmt.Errorf("%w: segment %s ends at offset %d but the next starts at %d",
+						ErrCorruptLog, segmentName(prev.base, logExt), prev.next, base)
+				}
+				// The previous segment lost an unsynced tail, so nothing
+				// after it was ever synced: these are segments whose names
+				// reached the disk before their bytes did.
+				if err := l.removeSegments(bases[i:]); err != nil {
+					return err
+				}
+				break
+			}
+		}
+		s, err := openSegment(l.fsys, l.dir, base, false)
+		if err != nil {
+			return err
+		}
+		l.segments = append(l.segments, s)
+		last := i == len(bases)-1
+		if !last && base < l.recoveryPoint {
+			if err := l.loadDurable(s); err != nil {
+				return err
+			}
+			prevRescanned = false
+			continue
+		}
+		cut, err := l.rescan(s, last, &seen)
+		if err != nil {
+			return err
+		}
+		prevRescanned = true
+		if cut && !last {
+			if err := l.removeSegments(bases[i+1:]); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	l.recoveryPoint = min(l.recoveryPoint, l.active().base)
+
+	if err := l.loadEpochs(&seen); err != nil {
+		return err
+	}
+	l.logStart = max(logStart, l.segments[0].base)
+	if l.logStart > l.logEnd() {
+		return l.truncateFullyAndStartAt(l.logStart)
+	}
+	if l.epochs.truncateFromStart(l.logStart) {
+		return l.writeEpochs()
+	}
+	return nil
+}
+
+// cleanDir removes leftovers and returns the base offsets of the segments,
+// sorted.
+func (l *Log) cleanDir(names []string) ([]int64, error) {
+	logs := map[int64]bool{}
+	for _, name := range names {
+		if base, ok := parseSegmentName(name, logExt); ok {
+			logs[base] = true
+		}
+	}
+	for _, name := range names {
+		orphan := false
+		for _, ext := range []string{indexExt, timeIndexExt} {
+			if base, ok := parseSegmentName(name, ext); ok && !logs[base] {
+				orphan = true
+			}
+		}
+		if orphan || strings.HasSuffix(name, tmpExt) {
+			if err := l.fsys.Remove(filepath.Join(l.dir, name)); err != nil {
+				return nil, err
+			}
+			l.dirDirty = true
+		}
+	}
+	bases := make([]int64, 0, len(logs))
+	for b := range logs {
+		bases = append(bases, b)
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	return bases, nil
+}
+
+// parseSegmentName reads the base offset from a segment file name.
+func parseSegmentName(name, ext string) (int64, bool) {
+	digits, ok := strings.CutSuffix(name, ext)
+	if !ok || len(digits) != 20 {
+		return 0, false
+	}
+	base, err := strconv.ParseInt(digits, 10, 64)
+	return base, err == nil && base >= 0
+}
+
+func (l *Log) removeSegments(bases []int64) error {
+	for _, b := range bases {
+		if err := l.removeSegmentFiles(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Log) removeSegmentFiles(base int64) error {
+	for _, ext := range []string{logExt, indexExt, timeIndexExt} {
+		if err := l.fsys.Remove(filepath.Join(l.dir, segmentName(base, ext))); err != nil && !fs.IsNotExist(err) {
+			return err
+		}
+	}
+	l.dirDirty = true
+	return nil
+}
+
+// loadDurable restores a segment below the recovery point from its indexes
+// and its last batches. If either disagrees with the log, a full scan
+// decides: a bad batch is corruption (ErrCorruptLog), otherwise the indexes
+// were bad and are rebuilt.
+func (l *Log) loadDurable(s *segment) error {
+	err := s.loadTail()
+	if err == nil {
+		s.syncedSize, s.indexesSynced = s.size, true
+		return nil
+	}
+	if !errors.Is(err, errBadIndex) && !isCorrupt(err) {
+		return err
+	}
+	corrupt, err := s.scanAll(l.cfg.IndexIntervalBytes, nil)
+	if err != nil {
+		return err
+	}
+	if corrupt == nil {
+		if info, err := s.log.Stat(); err != nil {
+			return err
+		} else if info.Size() != s.size {
+			corrupt = fmt.Errorf("%w: %d bytes after the last whole batch", ErrCorruptBatch, info.Size()-s.size)
+		}
+	}
+	if corrupt != nil {
+		return fmt.Errorf("%w: segment %s: %w", ErrCorruptLog, segmentName(s.base, logExt), corrupt)
+	}
+	s.addFinalTimeEntry()
+	if err := s.rebuildIndexFilesDurably(); err != nil {
+		return err
+	}
+	s.syncedSize, s.indexesSynced = s.size, true
+	return nil
+}
+
+// rescan validates a segment that may hold torn writes, cuts it at the first
+// bad batch (reporting cut), and rewrites its indexes. Its bytes count as
+// unsynced until the sync that ends Open.
+func (l *Log) rescan(s *segment, last bool, seen *epochCache) (cut bool, err error) {
+	corrupt, err := s.scanAll(l.cfg.IndexIntervalBytes, func(b Batch) {
+		if b.PartitionLeaderEpoch > seen.latest() {
+			seen.assign(b.PartitionLeaderEpoch, b.BaseOffset)
+		}
+	})
+	if err != nil {
+		return false, err
+	}
+	info, err := s.log.Stat()
+	if err != nil {
+		return false, err
+	}
+	if cut = corrupt != nil || info.Size() != s.size; cut {
+		if err := s.log.Truncate(s.size); err != nil {
+			return false, err
+		}
+	}
+	if !last && !cut {
+		s.addFinalTimeEntry() // as if rolled: it stays a closed segment
+	}
+	if err := s.rebuildIndexFiles(); err != nil {
+		return false, err
+	}
+	if s.size > 0 && s.firstAppend.IsZero() {
+		s.firstAppend = l.now() // no timestamp to go by
+	}
+	s.syncedSize, s.indexesSynced = -1, false
+	return cut, nil
+}
+
+// loadEpochs loads the leader epoch checkpoint, drops epochs past the log
+// end, adds the epochs of rescanned batches that it lacks, and rewrites the
+// checkpoint if that changed it.
+func (l *Log) loadEpochs(seen *epochCache) error {
+	lines, ok, err := readCheckpointLines(l.fsys, l.dir, leaderEpochCheckpointFile)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if l.epochs.entries, err = decodeEpochCheckpoint(lines); err != nil {
+			return err
+		}
+	}
+	changed := l.epochs.truncateFromEnd(l.logEnd())
+	for _, e := range seen.entries {
+		if e.epoch > l.epochs.latest() {
+			changed = l.epochs.assign(e.epoch, e.start) || changed
+		}
+	}
+	if changed {
+		return l.writeEpochs()
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+)
+
+// conn serves one client connection with two goroutines:
+//
+//   - the reader reads frames, parses them and calls Handler.Handle one
+//     request at a time, in arrival order, then queues the Reply;
+//   - the writer takes Replies off the queue in the same order, waits for
+//     each and writes its response, so responses go out in request order
+//     whatever order they become ready in, as Kafka requires.
+//
+// The queue is bounded (Config.MaxInFlight): when it is full the reader
+// stops reading, and TCP pushes back on the client.
+//
+// Whatever ends first (end of stream, a protocol error, a write error, an
+// error from Wait, a panic, Server.Close) calls shutdown, which cancels the
+// connection's context and closes the socket; that unblocks the other
+// goroutine, and any Wait that honours the context.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	info   ConnInfo
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	queue  chan pending
+}
+
+func newConn(s *Server, nc net.Conn, id uint64) *conn {
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	info := ConnInfo{ID: id, Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
+	return &conn{
+		srv:    s,
+		nc:     nc,
+		info:   info,
+		log:    s.log.With("conn", id, "remote", info.Remote),
+		ctx:    ctx,
+		cancel: cancel,
+		queue:  make(chan pending, s.cfg.MaxInFlight),
+	}
+}
+
+// errWriterDone is the writer's reason when it stops because the connection
+// is already shutting down; the first reason wins, so it is never reported.
+var errWriterDone = errors.New("wire: writer stopped")
+
+// shutdown closes the connection for reason err. The first reason wins: it
+// becomes the cause of the connection's context.
+func (c *conn) shutdown(err error) {
+	c.cancel(err)
+	c.nc.Close()
+}
+
+func (c *conn) serve() {
+	defer c.srv.wg.Done()
+	writerDone := make(chan struct{})
+	go func() {
+		defer c.srv.wg.Done()
+		defer close(writerDone)
+		c.shutdown(c.writeLoop())
+	}()
+	c.shutdown(c.readLoop())
+	<-writerDone
+	c.srv.removeConn(c)
+
+	reason := context.Cause(c.ctx)
+	if errors.Is(reason, io.EOF) {
+		reason = errors.New("client closed the connection")
+	}
+	c.log.Debug("wire: connection closed", "reason", reason)
+}
+
+func (c *conn) readLoop() error {
+	br := bufio.NewReaderSize(c.nc, 32<<10)
+	for {
+		frame, err := ReadFrame(br, c.srv.cfg.MaxFrameBytes)
+		if err != nil {
+			return err
+		}
+		var p pending
+		err = guard(func() (err error) {
+			p, err = handleFrame(c.ctx, frame, c.srv.h, c.info)
+			return err
+		})
+		if err != nil {
+			c.logPanic(err, "handling request")
+			return err
+		}
+		select {
+		case c.queue <- p:
+		case <-c.ctx.Done():
+			return context.Cause(c.ctx)
+		}
+	}
+}
+
+func (c *conn) writeLoop() error {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	for {
+		var p pending
+		select {
+		case p = <-c.queue:
+		case <-c.ctx.Done():
+			return errWriterDone
+		}
+		if bw.Buffered() > 0 && !knownReady(p.reply) {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
+		err := guard(func() error {
+			resp, err := p.reply.Wait()
+			if err != nil {
+				return fmt.Errorf("wire: reply to key %d correlation %d: %w", p.key, p.corr, err)
+			}
+			if resp == nil { // acks=0 produce: nothing is sent
+				return nil
+			}
+			buf, err = appendResponse(buf[:0], p.key, p.version, p.corr, resp)
+			return err
+		})
+		if err != nil {
+			c.logPanic(err, "writing response")
+			// Responses already encoded answer earlier requests: send
+			// them (best effort) so that the client need not retry those.
+			bw.Flush()
+			return err
+		}
+		if len(buf) > 0 {
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if cap(buf) > 1<<20 {
+				buf = nil // do not pin a large response's buffer on an idle connection
+			}
+		}
+		// Flush only when nothing else is queued, so that responses to
+		// pipelined requests leave in one write.
+		if len(c.queue) == 0 && bw.Buffered() > 0 {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (c *conn) logPanic(err error, during string) {
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		c.log.Error("wire: panic "+during+"; closing the connection", "panic", pe.Value, "stack", string(pe.Stack))
+	}
+}

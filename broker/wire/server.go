@@ -1,0 +1,184 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrServerClosed is returned by Serve after Close, and is the cause of the
+// connection contexts that Close cancels.
+var ErrServerClosed = errors.New("wire: server closed")
+
+// DefaultMaxInFlight is the default Config.MaxInFlight.
+const DefaultMaxInFlight = 64
+
+// Config configures a Server. The zero value is usable.
+type Config struct {
+	// MaxFrameBytes is the largest request frame accepted; a bigger (or
+	// negative) size prefix closes the connection. 0 means
+	// DefaultMaxFrameBytes, Kafka's socket.request.max.bytes.
+	MaxFrameBytes int32
+	// MaxInFlight is the length of a connection's queue between Handle
+	// and the writer. When it is full the connection stops reading, which
+	// bounds pipelining: at most MaxInFlight+2 requests of a connection are
+	// handled and not yet answered (the queue, the one whose Wait the
+	// writer is in, the one the reader is trying to queue). Kafka itself
+	// reads one request at a time per connection; clients pipeline a few
+	// (kgo up to 5 produce requests). 0 means DefaultMaxInFlight.
+	MaxInFlight int
+	// Logger receives connection events: closes at debug level, panics
+	// at error level. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server accepts Kafka protocol connections and serves them with a Handler.
+type Server struct {
+	cfg Config
+	h   Handler
+	log *slog.Logger
+
+	ctx    context.Context // parent of every connection's context
+	cancel context.CancelCauseFunc
+	nextID atomic.Uint64
+
+	mu        sync.Mutex
+	closed    bool
+	listeners []net.Listener
+	conns     map[*conn]struct{}
+	// wg counts Serve loops and connection goroutines. Add happens only
+	// under mu while !closed, so it never races with Close's Wait.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a Server that serves requests with h.
+func NewServer(cfg Config, h Handler) *Server {
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return &Server{
+		cfg:    cfg,
+		h:      h,
+		log:    cfg.Logger,
+		ctx:    ctx,
+		cancel: cancel,
+		conns:  make(map[*conn]struct{}),
+	}
+}
+
+// Addr is the address of the first listener passed to Serve, or nil.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.listeners[0].Addr()
+}
+
+// Serve accepts connections on ln until Close, and then returns
+// ErrServerClosed; ln is closed when Serve returns. Serve may be called for
+// several listeners. Accept errors other than a closed listener (such as
+// running out of file descriptors) are logged and retried with a backoff.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners = append(s.listeners, ln)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer ln.Close()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("wire: accept failed; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+			}
+			continue
+		}
+		delay = 0
+		s.startConn(nc)
+	}
+}
+
+// Close stops accepting, closes every connection, cancels their contexts
+// (with cause ErrServerClosed) and waits until every connection goroutine
+// has returned. That includes a Reply.Wait in progress: handlers must let
+// Wait return once the request's context is done. Close may be called more
+// than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	lns := s.listeners
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	s.cancel(ErrServerClosed)
+	var errs []error
+	for _, ln := range lns {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	for _, c := range conns {
+		c.shutdown(ErrServerClosed)
+	}
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) startConn(nc net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		nc.Close()
+		return
+	}
+	c := newConn(s, nc, s.nextID.Add(1))
+	s.conns[c] = struct{}{}
+	s.wg.Add(2) // reader and writer
+	go c.serve()
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}
