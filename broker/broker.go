@@ -111,7 +111,7 @@ func Start(cfg Config) (*Broker, error) {
 	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
-		if err := b.server.Serve(ln); err != nil {
+		if err := b.server.Serve(ln); err != nil && !errors.Is(err, wire.ErrServerClosed) {
 			b.logger.Error("serving", "err", err)
 		}
 	}()
