@@ -10,7 +10,9 @@ package clienttest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -208,12 +210,13 @@ func drain(t *testing.T, ctx context.Context, b *ordotest.Broker, topic string) 
 		if ctx.Err() != nil {
 			t.Fatalf("draining %s: %v; consumed %v, want up to %v", topic, ctx.Err(), counts(got), end)
 		}
+		var bad error
 		fetches.EachError(func(topic string, p int32, err error) {
-			t.Errorf("fetching %s/%d: %v", topic, p, err)
+			bad = errors.Join(bad, fmt.Errorf("fetching %s/%d: %w", topic, p, err))
 		})
 		fetches.EachRecord(func(r *kgo.Record) {
 			if r.Offset != next[r.Partition] {
-				t.Errorf("partition %d: consumed offset %d, expected %d next (offsets must be dense)", r.Partition, r.Offset, next[r.Partition])
+				bad = errors.Join(bad, fmt.Errorf("partition %d: consumed offset %d, expected %d next (offsets must be dense)", r.Partition, r.Offset, next[r.Partition]))
 			}
 			next[r.Partition] = r.Offset + 1
 			if r.Offset >= end[r.Partition] {
@@ -224,8 +227,8 @@ func drain(t *testing.T, ctx context.Context, b *ordotest.Broker, topic string) 
 				remaining--
 			}
 		})
-		if t.Failed() {
-			t.FailNow()
+		if bad != nil {
+			t.Fatalf("draining %s: %v", topic, bad)
 		}
 	}
 	return got
@@ -247,7 +250,7 @@ func produced(rs []*kgo.Record) map[int32][]rec {
 		m[r.Partition] = append(m[r.Partition], fromKgo(r))
 	}
 	for _, l := range m {
-		slices.SortFunc(l, func(a, b rec) int { return int(a.Offset - b.Offset) })
+		slices.SortFunc(l, func(a, b rec) int { return cmp.Compare(a.Offset, b.Offset) })
 	}
 	return m
 }
