@@ -18,7 +18,11 @@ var codes = []struct {
 	err  error
 	kerr *kerr.Error
 }{
+	// Corruption found on disk wraps ErrCorruptBatch too: it must read as
+	// a storage error, not as the client's corrupt message.
+	{storage.ErrCorruptLog, kerr.KafkaStorageError},
 	{storage.ErrCorruptBatch, kerr.CorruptMessage},
+	{storage.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
 	{storage.ErrInvalidMagic, kerr.InvalidRecord},
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{storage.ErrClosed, kerr.NotLeaderForPartition},

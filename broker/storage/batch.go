@@ -160,8 +160,6 @@ func checkCounts(h Batch) error {
 		// Uncompressed records cannot be smaller than minRecordSize: a
 		// count this large is a lie that would burn offsets.
 		return fmt.Errorf("%w: %d records in %d bytes", ErrCorruptBatch, h.NumRecords, h.Size-batchHeaderSize)
-	case h.BaseOffset < 0:
-		return fmt.Errorf("%w: base offset %d", ErrCorruptBatch, h.BaseOffset)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func Open(fsys fs.FS, dir string, cfg Config, now func() time.Time) (*Log, error
 	if now == nil {
 		now = time.Now
 	}
-	if err := mkdirDurable(fsys, dir); err != nil {
+	if err := fs.MkdirAllDurable(fsys, dir); err != nil {
 		return nil, err
 	}
 	l := &Log{fsys: fsys, dir: dir, now: now, cfg: cfg.normalized()}
@@ -86,35 +86,6 @@ func Open(fsys fs.FS, dir string, cfg Config, now func() time.Time) (*Log, error
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
 	return l, nil
-}
-
-// mkdirDurable creates dir and makes each directory it creates durable in
-// its parent.
-func mkdirDurable(fsys fs.FS, dir string) error {
-	var missing []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := fsys.Stat(d); err == nil {
-			break
-		} else if !fs.IsNotExist(err) {
-			return err
-		}
-		missing = append(missing, d)
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range missing {
-		if err := fsys.SyncDir(filepath.Dir(d)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // SetConfig applies a changed topic configuration from the next append on.
@@ -330,7 +301,9 @@ func (l *Log) EndOffsetForEpoch(epoch int32) (foundEpoch int32, endOffset int64)
 
 // AssignEpoch records that leader epoch epoch starts at the log end offset,
 // durably, as a new leader does before its first append (Kafka's makeLeader).
-// An epoch older than the latest is ErrFencedLeaderEpoch.
+// An epoch older than the latest is ErrFencedLeaderEpoch. As in Kafka, an
+// epoch with no records yet does not survive a restart: recovery drops the
+// epochs that start at the log end.
 func (l *Log) AssignEpoch(epoch int32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

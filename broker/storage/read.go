@@ -108,6 +108,9 @@ func (l *Log) read(offset, maxOffset int64, maxBytes int, minOne bool) ([]byte, 
 		if k == 0 {
 			first, err := newScanner(v.f, v.start, v.size, readWindow).locate(offset)
 			if err != nil {
+				if isCorrupt(err) && !errors.Is(err, ErrCorruptLog) {
+					err = fmt.Errorf("%w: segment %s: %w", ErrCorruptLog, segmentName(v.base, logExt), err)
+				}
 				return nil, gen, err
 			}
 			if first.LastOffset() >= maxOffset {
