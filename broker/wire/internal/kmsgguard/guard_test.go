@@ -38,6 +38,7 @@ func TestHugeTagCountFailsFast(t *testing.T) {
 		assert.Less(t, time.Since(start), time.Second, name)
 	}
 	assert.Equal(t, 6, patchedLoops)
+	assert.Positive(t, patchedArrays)
 }
 
 // Check accepts exactly what kmsg accepts: every request kmsg knows, at
@@ -95,8 +96,10 @@ func populate(v reflect.Value, depth int) {
 			v.SetBytes([]byte{1, 2, 3})
 			return
 		}
-		s := reflect.MakeSlice(v.Type(), 1, 1)
+		// Two elements, so that the guard's reuse of one is exercised.
+		s := reflect.MakeSlice(v.Type(), 2, 2)
 		populate(s.Index(0), depth+1)
+		populate(s.Index(1), depth+1)
 		v.Set(s)
 	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		v.SetInt(1)

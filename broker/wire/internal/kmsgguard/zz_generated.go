@@ -12,6 +12,9 @@ const KmsgVersion = "v1.15.0"
 // patchedLoops is how many tag loops gen bounded with b.Ok().
 const patchedLoops = 6
 
+// patchedArrays is how many array decodes gen made reuse one element.
+const patchedArrays = 209
+
 func check(key, version int16, body []byte) error {
 	switch key {
 	case 0:
@@ -433,10 +436,10 @@ func (v *ProduceRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ProduceRequestTopic, l)...)
+			a = append(a, make([]ProduceRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 12 {
@@ -474,10 +477,10 @@ func (v *ProduceRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]ProduceRequestTopicPartition, l)...)
+					a = append(a, make([]ProduceRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -665,10 +668,10 @@ func (v *FetchRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]FetchRequestTopic, l)...)
+			a = append(a, make([]FetchRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 12 {
@@ -706,10 +709,10 @@ func (v *FetchRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]FetchRequestTopicPartition, l)...)
+					a = append(a, make([]FetchRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -783,10 +786,10 @@ func (v *FetchRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]FetchRequestForgottenTopic, l)...)
+			a = append(a, make([]FetchRequestForgottenTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 7 && version <= 12 {
@@ -824,11 +827,11 @@ func (v *FetchRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -994,10 +997,10 @@ func (v *ListOffsetsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ListOffsetsRequestTopic, l)...)
+			a = append(a, make([]ListOffsetsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -1031,10 +1034,10 @@ func (v *ListOffsetsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]ListOffsetsRequestTopicPartition, l)...)
+					a = append(a, make([]ListOffsetsRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -1134,10 +1137,10 @@ func (v *MetadataRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]MetadataRequestTopic, l)...)
+			a = append(a, make([]MetadataRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 10 {
@@ -1330,10 +1333,10 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]LeaderAndISRRequestTopicPartition, l)...)
+			a = append(a, make([]LeaderAndISRRequestTopicPartition, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 1 {
@@ -1383,11 +1386,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.ISR = v
@@ -1410,11 +1413,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Replicas = v
@@ -1433,11 +1436,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.AddingReplicas = v
@@ -1456,11 +1459,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.RemovingReplicas = v
@@ -1494,10 +1497,10 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]LeaderAndISRRequestTopicState, l)...)
+			a = append(a, make([]LeaderAndISRRequestTopicState, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -1535,10 +1538,10 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]LeaderAndISRRequestTopicPartition, l)...)
+					a = append(a, make([]LeaderAndISRRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					if version >= 0 && version <= 1 {
@@ -1588,11 +1591,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.ISR = v
@@ -1615,11 +1618,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Replicas = v
@@ -1638,11 +1641,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.AddingReplicas = v
@@ -1661,11 +1664,11 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.RemovingReplicas = v
@@ -1706,10 +1709,10 @@ func (v *LeaderAndISRRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]LeaderAndISRRequestLiveLeader, l)...)
+			a = append(a, make([]LeaderAndISRRequestLiveLeader, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -1845,10 +1848,10 @@ func (v *StopReplicaRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]StopReplicaRequestTopic, l)...)
+			a = append(a, make([]StopReplicaRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -1886,11 +1889,11 @@ func (v *StopReplicaRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -1909,10 +1912,10 @@ func (v *StopReplicaRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]StopReplicaRequestTopicPartitionState, l)...)
+					a = append(a, make([]StopReplicaRequestTopicPartitionState, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -2081,10 +2084,10 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]UpdateMetadataRequestTopicPartition, l)...)
+			a = append(a, make([]UpdateMetadataRequestTopicPartition, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 4 {
@@ -2134,11 +2137,11 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.ISR = v
@@ -2161,11 +2164,11 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Replicas = v
@@ -2184,11 +2187,11 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.OfflineReplicas = v
@@ -2214,10 +2217,10 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]UpdateMetadataRequestTopicState, l)...)
+			a = append(a, make([]UpdateMetadataRequestTopicState, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -2255,10 +2258,10 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]UpdateMetadataRequestTopicPartition, l)...)
+					a = append(a, make([]UpdateMetadataRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					if version >= 0 && version <= 4 {
@@ -2308,11 +2311,11 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.ISR = v
@@ -2335,11 +2338,11 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Replicas = v
@@ -2358,11 +2361,11 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.OfflineReplicas = v
@@ -2395,10 +2398,10 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]UpdateMetadataRequestLiveBroker, l)...)
+			a = append(a, make([]UpdateMetadataRequestLiveBroker, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -2440,10 +2443,10 @@ func (v *UpdateMetadataRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]UpdateMetadataRequestLiveBrokerEndpoint, l)...)
+					a = append(a, make([]UpdateMetadataRequestLiveBrokerEndpoint, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -2700,10 +2703,10 @@ func (v *OffsetCommitRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]OffsetCommitRequestTopic, l)...)
+			a = append(a, make([]OffsetCommitRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 9 {
@@ -2741,10 +2744,10 @@ func (v *OffsetCommitRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]OffsetCommitRequestTopicPartition, l)...)
+					a = append(a, make([]OffsetCommitRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -2903,10 +2906,10 @@ func (v *OffsetFetchRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]OffsetFetchRequestTopic, l)...)
+			a = append(a, make([]OffsetFetchRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -2940,11 +2943,11 @@ func (v *OffsetFetchRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -2970,10 +2973,10 @@ func (v *OffsetFetchRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]OffsetFetchRequestGroup, l)...)
+			a = append(a, make([]OffsetFetchRequestGroup, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -3031,10 +3034,10 @@ func (v *OffsetFetchRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]OffsetFetchRequestGroupTopic, l)...)
+					a = append(a, make([]OffsetFetchRequestGroupTopic, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					if version >= 8 && version <= 9 {
@@ -3072,11 +3075,11 @@ func (v *OffsetFetchRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Partitions = v
@@ -3165,7 +3168,7 @@ func (v *FindCoordinatorRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -3182,7 +3185,7 @@ func (v *FindCoordinatorRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.CoordinatorKeys = v
@@ -3329,10 +3332,10 @@ func (v *JoinGroupRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]JoinGroupRequestProtocol, l)...)
+			a = append(a, make([]JoinGroupRequestProtocol, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -3566,10 +3569,10 @@ func (v *LeaveGroupRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]LeaveGroupRequestMember, l)...)
+			a = append(a, make([]LeaveGroupRequestMember, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -3783,10 +3786,10 @@ func (v *SyncGroupRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]SyncGroupRequestGroupAssignment, l)...)
+			a = append(a, make([]SyncGroupRequestGroupAssignment, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -3865,7 +3868,7 @@ func (v *DescribeGroupsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -3882,7 +3885,7 @@ func (v *DescribeGroupsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.Groups = v
@@ -3934,7 +3937,7 @@ func (v *ListGroupsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -3951,7 +3954,7 @@ func (v *ListGroupsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.StatesFilter = v
@@ -3970,7 +3973,7 @@ func (v *ListGroupsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -3987,7 +3990,7 @@ func (v *ListGroupsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.TypesFilter = v
@@ -4194,10 +4197,10 @@ func (v *CreateTopicsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]CreateTopicsRequestTopic, l)...)
+			a = append(a, make([]CreateTopicsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -4239,10 +4242,10 @@ func (v *CreateTopicsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]CreateTopicsRequestTopicReplicaAssignment, l)...)
+					a = append(a, make([]CreateTopicsRequestTopicReplicaAssignment, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -4263,11 +4266,11 @@ func (v *CreateTopicsRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Replicas = v
@@ -4293,10 +4296,10 @@ func (v *CreateTopicsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]CreateTopicsRequestTopicConfig, l)...)
+					a = append(a, make([]CreateTopicsRequestTopicConfig, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -4412,7 +4415,7 @@ func (v *DeleteTopicsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -4429,7 +4432,7 @@ func (v *DeleteTopicsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.TopicNames = v
@@ -4448,10 +4451,10 @@ func (v *DeleteTopicsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DeleteTopicsRequestTopic, l)...)
+			a = append(a, make([]DeleteTopicsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -4552,10 +4555,10 @@ func (v *DeleteRecordsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DeleteRecordsRequestTopic, l)...)
+			a = append(a, make([]DeleteRecordsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -4589,10 +4592,10 @@ func (v *DeleteRecordsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]DeleteRecordsRequestTopicPartition, l)...)
+					a = append(a, make([]DeleteRecordsRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -4758,10 +4761,10 @@ func (v *OffsetForLeaderEpochRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]OffsetForLeaderEpochRequestTopic, l)...)
+			a = append(a, make([]OffsetForLeaderEpochRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -4795,10 +4798,10 @@ func (v *OffsetForLeaderEpochRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]OffsetForLeaderEpochRequestTopicPartition, l)...)
+					a = append(a, make([]OffsetForLeaderEpochRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -4941,10 +4944,10 @@ func (v *AddPartitionsToTxnRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AddPartitionsToTxnRequestTopic, l)...)
+			a = append(a, make([]AddPartitionsToTxnRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -4978,11 +4981,11 @@ func (v *AddPartitionsToTxnRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -5008,10 +5011,10 @@ func (v *AddPartitionsToTxnRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AddPartitionsToTxnRequestTransaction, l)...)
+			a = append(a, make([]AddPartitionsToTxnRequestTransaction, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -5057,10 +5060,10 @@ func (v *AddPartitionsToTxnRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AddPartitionsToTxnRequestTransactionTopic, l)...)
+					a = append(a, make([]AddPartitionsToTxnRequestTransactionTopic, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -5094,11 +5097,11 @@ func (v *AddPartitionsToTxnRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Partitions = v
@@ -5325,10 +5328,10 @@ func (v *WriteTxnMarkersRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]WriteTxnMarkersRequestMarker, l)...)
+			a = append(a, make([]WriteTxnMarkersRequestMarker, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -5357,10 +5360,10 @@ func (v *WriteTxnMarkersRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]WriteTxnMarkersRequestMarkerTopic, l)...)
+					a = append(a, make([]WriteTxnMarkersRequestMarkerTopic, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -5394,11 +5397,11 @@ func (v *WriteTxnMarkersRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Partitions = v
@@ -5589,10 +5592,10 @@ func (v *TxnOffsetCommitRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]TxnOffsetCommitRequestTopic, l)...)
+			a = append(a, make([]TxnOffsetCommitRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 5 {
@@ -5630,10 +5633,10 @@ func (v *TxnOffsetCommitRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]TxnOffsetCommitRequestTopicPartition, l)...)
+					a = append(a, make([]TxnOffsetCommitRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -5870,10 +5873,10 @@ func (v *CreateACLsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]CreateACLsRequestCreation, l)...)
+			a = append(a, make([]CreateACLsRequestCreation, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6033,10 +6036,10 @@ func (v *DeleteACLsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DeleteACLsRequestFilter, l)...)
+			a = append(a, make([]DeleteACLsRequestFilter, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6191,10 +6194,10 @@ func (v *DescribeConfigsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeConfigsRequestResource, l)...)
+			a = append(a, make([]DescribeConfigsRequestResource, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6240,7 +6243,7 @@ func (v *DescribeConfigsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]string, l)...)
+					a = append(a, make([]string, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					var v string
@@ -6257,7 +6260,7 @@ func (v *DescribeConfigsRequest) readFrom(src []byte, unsafe bool) error {
 							v = b.String()
 						}
 					}
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.ConfigNames = v
@@ -6344,10 +6347,10 @@ func (v *AlterConfigsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterConfigsRequestResource, l)...)
+			a = append(a, make([]AlterConfigsRequestResource, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6390,10 +6393,10 @@ func (v *AlterConfigsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterConfigsRequestResourceConfig, l)...)
+					a = append(a, make([]AlterConfigsRequestResourceConfig, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -6511,10 +6514,10 @@ func (v *AlterReplicaLogDirsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterReplicaLogDirsRequestDir, l)...)
+			a = append(a, make([]AlterReplicaLogDirsRequestDir, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6548,10 +6551,10 @@ func (v *AlterReplicaLogDirsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterReplicaLogDirsRequestDirTopic, l)...)
+					a = append(a, make([]AlterReplicaLogDirsRequestDirTopic, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -6585,11 +6588,11 @@ func (v *AlterReplicaLogDirsRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Partitions = v
@@ -6663,10 +6666,10 @@ func (v *DescribeLogDirsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeLogDirsRequestTopic, l)...)
+			a = append(a, make([]DescribeLogDirsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6700,11 +6703,11 @@ func (v *DescribeLogDirsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -6819,10 +6822,10 @@ func (v *CreatePartitionsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]CreatePartitionsRequestTopic, l)...)
+			a = append(a, make([]CreatePartitionsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -6863,10 +6866,10 @@ func (v *CreatePartitionsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]CreatePartitionsRequestTopicAssignment, l)...)
+					a = append(a, make([]CreatePartitionsRequestTopicAssignment, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -6883,11 +6886,11 @@ func (v *CreatePartitionsRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Replicas = v
@@ -7007,10 +7010,10 @@ func (v *CreateDelegationTokenRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]CreateDelegationTokenRequestRenewer, l)...)
+			a = append(a, make([]CreateDelegationTokenRequestRenewer, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7197,10 +7200,10 @@ func (v *DescribeDelegationTokenRequest) readFrom(src []byte, unsafe bool) error
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeDelegationTokenRequestOwner, l)...)
+			a = append(a, make([]DescribeDelegationTokenRequestOwner, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7285,7 +7288,7 @@ func (v *DeleteGroupsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -7302,7 +7305,7 @@ func (v *DeleteGroupsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.Groups = v
@@ -7370,10 +7373,10 @@ func (v *ElectLeadersRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ElectLeadersRequestTopic, l)...)
+			a = append(a, make([]ElectLeadersRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7407,11 +7410,11 @@ func (v *ElectLeadersRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -7497,10 +7500,10 @@ func (v *IncrementalAlterConfigsRequest) readFrom(src []byte, unsafe bool) error
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]IncrementalAlterConfigsRequestResource, l)...)
+			a = append(a, make([]IncrementalAlterConfigsRequestResource, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7543,10 +7546,10 @@ func (v *IncrementalAlterConfigsRequest) readFrom(src []byte, unsafe bool) error
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]IncrementalAlterConfigsRequestResourceConfig, l)...)
+					a = append(a, make([]IncrementalAlterConfigsRequestResourceConfig, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -7685,10 +7688,10 @@ func (v *AlterPartitionAssignmentsRequest) readFrom(src []byte, unsafe bool) err
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterPartitionAssignmentsRequestTopic, l)...)
+			a = append(a, make([]AlterPartitionAssignmentsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7722,10 +7725,10 @@ func (v *AlterPartitionAssignmentsRequest) readFrom(src []byte, unsafe bool) err
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterPartitionAssignmentsRequestTopicPartition, l)...)
+					a = append(a, make([]AlterPartitionAssignmentsRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -7749,11 +7752,11 @@ func (v *AlterPartitionAssignmentsRequest) readFrom(src []byte, unsafe bool) err
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Replicas = v
@@ -7835,10 +7838,10 @@ func (v *ListPartitionReassignmentsRequest) readFrom(src []byte, unsafe bool) er
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ListPartitionReassignmentsRequestTopic, l)...)
+			a = append(a, make([]ListPartitionReassignmentsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7872,11 +7875,11 @@ func (v *ListPartitionReassignmentsRequest) readFrom(src []byte, unsafe bool) er
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -7949,10 +7952,10 @@ func (v *OffsetDeleteRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]OffsetDeleteRequestTopic, l)...)
+			a = append(a, make([]OffsetDeleteRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -7974,10 +7977,10 @@ func (v *OffsetDeleteRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]OffsetDeleteRequestTopicPartition, l)...)
+					a = append(a, make([]OffsetDeleteRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -8045,10 +8048,10 @@ func (v *DescribeClientQuotasRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeClientQuotasRequestComponent, l)...)
+			a = append(a, make([]DescribeClientQuotasRequestComponent, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8183,10 +8186,10 @@ func (v *AlterClientQuotasRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterClientQuotasRequestEntry, l)...)
+			a = append(a, make([]AlterClientQuotasRequestEntry, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8203,10 +8206,10 @@ func (v *AlterClientQuotasRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterClientQuotasRequestEntryEntity, l)...)
+					a = append(a, make([]AlterClientQuotasRequestEntryEntity, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -8264,10 +8267,10 @@ func (v *AlterClientQuotasRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterClientQuotasRequestEntryOp, l)...)
+					a = append(a, make([]AlterClientQuotasRequestEntryOp, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -8366,10 +8369,10 @@ func (v *DescribeUserSCRAMCredentialsRequest) readFrom(src []byte, unsafe bool) 
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeUserSCRAMCredentialsRequestUser, l)...)
+			a = append(a, make([]DescribeUserSCRAMCredentialsRequestUser, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8467,10 +8470,10 @@ func (v *AlterUserSCRAMCredentialsRequest) readFrom(src []byte, unsafe bool) err
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterUserSCRAMCredentialsRequestDeletion, l)...)
+			a = append(a, make([]AlterUserSCRAMCredentialsRequestDeletion, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8515,10 +8518,10 @@ func (v *AlterUserSCRAMCredentialsRequest) readFrom(src []byte, unsafe bool) err
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterUserSCRAMCredentialsRequestUpsertion, l)...)
+			a = append(a, make([]AlterUserSCRAMCredentialsRequestUpsertion, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8671,10 +8674,10 @@ func (v *VoteRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]VoteRequestTopic, l)...)
+			a = append(a, make([]VoteRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8708,10 +8711,10 @@ func (v *VoteRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]VoteRequestTopicPartition, l)...)
+					a = append(a, make([]VoteRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -8868,10 +8871,10 @@ func (v *BeginQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]BeginQuorumEpochRequestTopic, l)...)
+			a = append(a, make([]BeginQuorumEpochRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -8905,10 +8908,10 @@ func (v *BeginQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]BeginQuorumEpochRequestTopicPartition, l)...)
+					a = append(a, make([]BeginQuorumEpochRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -8955,10 +8958,10 @@ func (v *BeginQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]BeginQuorumEpochRequestLeaderEndpoint, l)...)
+			a = append(a, make([]BeginQuorumEpochRequestLeaderEndpoint, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -9121,10 +9124,10 @@ func (v *EndQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]EndQuorumEpochRequestTopic, l)...)
+			a = append(a, make([]EndQuorumEpochRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -9158,10 +9161,10 @@ func (v *EndQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]EndQuorumEpochRequestTopicPartition, l)...)
+					a = append(a, make([]EndQuorumEpochRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -9190,11 +9193,11 @@ func (v *EndQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.PreferredSuccessors = v
@@ -9213,10 +9216,10 @@ func (v *EndQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]EndQuorumEpochRequestTopicPartitionPreferredCandidate, l)...)
+							a = append(a, make([]EndQuorumEpochRequestTopicPartitionPreferredCandidate, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -9262,10 +9265,10 @@ func (v *EndQuorumEpochRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]EndQuorumEpochRequestLeaderEndpoint, l)...)
+			a = append(a, make([]EndQuorumEpochRequestLeaderEndpoint, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -9374,10 +9377,10 @@ func (v *DescribeQuorumRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeQuorumRequestTopic, l)...)
+			a = append(a, make([]DescribeQuorumRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -9411,10 +9414,10 @@ func (v *DescribeQuorumRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]DescribeQuorumRequestTopicPartition, l)...)
+					a = append(a, make([]DescribeQuorumRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -9532,10 +9535,10 @@ func (v *AlterPartitionRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterPartitionRequestTopic, l)...)
+			a = append(a, make([]AlterPartitionRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			if version >= 0 && version <= 1 {
@@ -9573,10 +9576,10 @@ func (v *AlterPartitionRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterPartitionRequestTopicPartition, l)...)
+					a = append(a, make([]AlterPartitionRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -9601,11 +9604,11 @@ func (v *AlterPartitionRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.NewISR = v
@@ -9624,10 +9627,10 @@ func (v *AlterPartitionRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]AlterPartitionRequestTopicPartitionNewEpochISR, l)...)
+							a = append(a, make([]AlterPartitionRequestTopicPartitionNewEpochISR, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -9732,10 +9735,10 @@ func (v *UpdateFeaturesRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]UpdateFeaturesRequestFeatureUpdate, l)...)
+			a = append(a, make([]UpdateFeaturesRequestFeatureUpdate, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -9935,10 +9938,10 @@ func (v *FetchSnapshotRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]FetchSnapshotRequestTopic, l)...)
+			a = append(a, make([]FetchSnapshotRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -9972,10 +9975,10 @@ func (v *FetchSnapshotRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]FetchSnapshotRequestTopicPartition, l)...)
+					a = append(a, make([]FetchSnapshotRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -10155,10 +10158,10 @@ func (v *DescribeProducersRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeProducersRequestTopic, l)...)
+			a = append(a, make([]DescribeProducersRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -10192,11 +10195,11 @@ func (v *DescribeProducersRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -10318,10 +10321,10 @@ func (v *BrokerRegistrationRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]BrokerRegistrationRequestListener, l)...)
+			a = append(a, make([]BrokerRegistrationRequestListener, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -10387,10 +10390,10 @@ func (v *BrokerRegistrationRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]BrokerRegistrationRequestFeature, l)...)
+			a = append(a, make([]BrokerRegistrationRequestFeature, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -10460,11 +10463,11 @@ func (v *BrokerRegistrationRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([][16]byte, l)...)
+			a = append(a, make([][16]byte, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			v := b.Uuid()
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.LogDirs = v
@@ -10553,11 +10556,11 @@ func (v *BrokerHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([][16]byte, l)...)
+					a = append(a, make([][16]byte, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Uuid()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.OfflineLogDirs = v
@@ -10582,11 +10585,11 @@ func (v *BrokerHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([][16]byte, l)...)
+					a = append(a, make([][16]byte, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Uuid()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.CordonedLogDirs = v
@@ -10666,7 +10669,7 @@ func (v *DescribeTransactionsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -10683,7 +10686,7 @@ func (v *DescribeTransactionsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.TransactionalIDs = v
@@ -10735,7 +10738,7 @@ func (v *ListTransactionsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -10752,7 +10755,7 @@ func (v *ListTransactionsRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.StateFilters = v
@@ -10771,11 +10774,11 @@ func (v *ListTransactionsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]int64, l)...)
+			a = append(a, make([]int64, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			v := b.Int64()
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.ProducerIDFilters = v
@@ -10989,7 +10992,7 @@ func (v *ConsumerGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error 
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -11006,7 +11009,7 @@ func (v *ConsumerGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error 
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.SubscribedTopicNames = v
@@ -11062,10 +11065,10 @@ func (v *ConsumerGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error 
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ConsumerGroupHeartbeatRequestTopic, l)...)
+			a = append(a, make([]ConsumerGroupHeartbeatRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -11086,11 +11089,11 @@ func (v *ConsumerGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error 
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -11155,7 +11158,7 @@ func (v *ConsumerGroupDescribeRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -11172,7 +11175,7 @@ func (v *ConsumerGroupDescribeRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.Groups = v
@@ -11270,10 +11273,10 @@ func (v *ControllerRegistrationRequest) readFrom(src []byte, unsafe bool) error 
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ControllerRegistrationRequestListener, l)...)
+			a = append(a, make([]ControllerRegistrationRequestListener, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -11339,10 +11342,10 @@ func (v *ControllerRegistrationRequest) readFrom(src []byte, unsafe bool) error 
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ControllerRegistrationRequestFeature, l)...)
+			a = append(a, make([]ControllerRegistrationRequestFeature, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -11552,10 +11555,10 @@ func (v *AssignReplicasToDirsRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AssignReplicasToDirsRequestDirectory, l)...)
+			a = append(a, make([]AssignReplicasToDirsRequestDirectory, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -11576,10 +11579,10 @@ func (v *AssignReplicasToDirsRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AssignReplicasToDirsRequestDirectoryTopic, l)...)
+					a = append(a, make([]AssignReplicasToDirsRequestDirectoryTopic, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -11600,10 +11603,10 @@ func (v *AssignReplicasToDirsRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]AssignReplicasToDirsRequestDirectoryTopicPartition, l)...)
+							a = append(a, make([]AssignReplicasToDirsRequestDirectoryTopicPartition, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -11673,11 +11676,11 @@ func (v *ListConfigResourcesRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]int8, l)...)
+			a = append(a, make([]int8, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			v := b.Int8()
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.ResourceTypes = v
@@ -11747,10 +11750,10 @@ func (v *DescribeTopicPartitionsRequest) readFrom(src []byte, unsafe bool) error
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeTopicPartitionsRequestTopic, l)...)
+			a = append(a, make([]DescribeTopicPartitionsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -11925,7 +11928,7 @@ func (v *ShareGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -11942,7 +11945,7 @@ func (v *ShareGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.SubscribedTopicNames = v
@@ -11990,7 +11993,7 @@ func (v *ShareGroupDescribeRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -12007,7 +12010,7 @@ func (v *ShareGroupDescribeRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.GroupIDs = v
@@ -12193,10 +12196,10 @@ func (v *ShareFetchRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ShareFetchRequestTopic, l)...)
+			a = append(a, make([]ShareFetchRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -12217,10 +12220,10 @@ func (v *ShareFetchRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]ShareFetchRequestTopicPartition, l)...)
+					a = append(a, make([]ShareFetchRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -12245,10 +12248,10 @@ func (v *ShareFetchRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]ShareFetchRequestTopicPartitionAcknowledgementBatch, l)...)
+							a = append(a, make([]ShareFetchRequestTopicPartitionAcknowledgementBatch, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -12273,11 +12276,11 @@ func (v *ShareFetchRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]int8, l)...)
+									a = append(a, make([]int8, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
 									v := b.Int8()
-									a[i] = v
+									a[0] = v
 								}
 								v = a
 								s.AcknowledgeTypes = v
@@ -12317,10 +12320,10 @@ func (v *ShareFetchRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ShareFetchRequestForgottenTopicsData, l)...)
+			a = append(a, make([]ShareFetchRequestForgottenTopicsData, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -12341,11 +12344,11 @@ func (v *ShareFetchRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -12484,10 +12487,10 @@ func (v *ShareAcknowledgeRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ShareAcknowledgeRequestTopic, l)...)
+			a = append(a, make([]ShareAcknowledgeRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -12508,10 +12511,10 @@ func (v *ShareAcknowledgeRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]ShareAcknowledgeRequestTopicPartition, l)...)
+					a = append(a, make([]ShareAcknowledgeRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -12532,10 +12535,10 @@ func (v *ShareAcknowledgeRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch, l)...)
+							a = append(a, make([]ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -12560,11 +12563,11 @@ func (v *ShareAcknowledgeRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]int8, l)...)
+									a = append(a, make([]int8, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
 									v := b.Int8()
-									a[i] = v
+									a[0] = v
 								}
 								v = a
 								s.AcknowledgeTypes = v
@@ -12683,10 +12686,10 @@ func (v *AddRaftVoterRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AddRaftVoterRequestListener, l)...)
+			a = append(a, make([]AddRaftVoterRequestListener, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -12900,10 +12903,10 @@ func (v *UpdateRaftVoterRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]UpdateRaftVoterRequestListener, l)...)
+			a = append(a, make([]UpdateRaftVoterRequestListener, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -13055,10 +13058,10 @@ func (v *InitializeShareGroupStateRequest) readFrom(src []byte, unsafe bool) err
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]InitializeShareGroupStateRequestTopic, l)...)
+			a = append(a, make([]InitializeShareGroupStateRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -13079,10 +13082,10 @@ func (v *InitializeShareGroupStateRequest) readFrom(src []byte, unsafe bool) err
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]InitializeShareGroupStateRequestTopicPartition, l)...)
+					a = append(a, make([]InitializeShareGroupStateRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -13193,10 +13196,10 @@ func (v *ReadShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ReadShareGroupStateRequestTopic, l)...)
+			a = append(a, make([]ReadShareGroupStateRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -13217,10 +13220,10 @@ func (v *ReadShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]ReadShareGroupStateRequestTopicPartition, l)...)
+					a = append(a, make([]ReadShareGroupStateRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -13351,10 +13354,10 @@ func (v *WriteShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]WriteShareGroupStateRequestTopic, l)...)
+			a = append(a, make([]WriteShareGroupStateRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -13375,10 +13378,10 @@ func (v *WriteShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]WriteShareGroupStateRequestTopicPartition, l)...)
+					a = append(a, make([]WriteShareGroupStateRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -13415,10 +13418,10 @@ func (v *WriteShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]WriteShareGroupStateRequestTopicPartitionStateBatch, l)...)
+							a = append(a, make([]WriteShareGroupStateRequestTopicPartitionStateBatch, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -13538,10 +13541,10 @@ func (v *DeleteShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DeleteShareGroupStateRequestTopic, l)...)
+			a = append(a, make([]DeleteShareGroupStateRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -13562,10 +13565,10 @@ func (v *DeleteShareGroupStateRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]DeleteShareGroupStateRequestTopicPartition, l)...)
+					a = append(a, make([]DeleteShareGroupStateRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -13668,10 +13671,10 @@ func (v *ReadShareGroupStateSummaryRequest) readFrom(src []byte, unsafe bool) er
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]ReadShareGroupStateSummaryRequestTopic, l)...)
+			a = append(a, make([]ReadShareGroupStateSummaryRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -13692,10 +13695,10 @@ func (v *ReadShareGroupStateSummaryRequest) readFrom(src []byte, unsafe bool) er
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]ReadShareGroupStateSummaryRequestTopicPartition, l)...)
+					a = append(a, make([]ReadShareGroupStateSummaryRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -13989,10 +13992,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]StreamsGroupHeartbeatRequestTopologySubtopology, l)...)
+					a = append(a, make([]StreamsGroupHeartbeatRequestTopologySubtopology, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -14026,7 +14029,7 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -14043,7 +14046,7 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.SourceTopics = v
@@ -14062,7 +14065,7 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -14079,7 +14082,7 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.SourceTopicRegex = v
@@ -14098,10 +14101,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]TopicInfo, l)...)
+							a = append(a, make([]TopicInfo, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -14143,10 +14146,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]TopicInfoConfig, l)...)
+									a = append(a, make([]TopicInfoConfig, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
-									v := &a[i]
+									v := &a[0]
 									v.Default()
 									s := v
 									{
@@ -14211,7 +14214,7 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -14228,7 +14231,7 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.RepartitionSinkTopics = v
@@ -14247,10 +14250,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]TopicInfo, l)...)
+							a = append(a, make([]TopicInfo, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -14292,10 +14295,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]TopicInfoConfig, l)...)
+									a = append(a, make([]TopicInfoConfig, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
-									v := &a[i]
+									v := &a[0]
 									v.Default()
 									s := v
 									{
@@ -14360,10 +14363,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]StreamsGroupHeartbeatRequestTopologySubtopologyCopartitionGroup, l)...)
+							a = append(a, make([]StreamsGroupHeartbeatRequestTopologySubtopologyCopartitionGroup, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
-							v := &a[i]
+							v := &a[0]
 							v.Default()
 							s := v
 							{
@@ -14380,11 +14383,11 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]int16, l)...)
+									a = append(a, make([]int16, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
 									v := b.Int16()
-									a[i] = v
+									a[0] = v
 								}
 								v = a
 								s.SourceTopics = v
@@ -14403,11 +14406,11 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]int16, l)...)
+									a = append(a, make([]int16, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
 									v := b.Int16()
-									a[i] = v
+									a[0] = v
 								}
 								v = a
 								s.SourceTopicRegex = v
@@ -14426,11 +14429,11 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 								}
 								a = a[:0]
 								if l > 0 {
-									a = append(a, make([]int16, l)...)
+									a = append(a, make([]int16, min(l, 1))...)
 								}
 								for i := int32(0); i < l; i++ {
 									v := b.Int16()
-									a[i] = v
+									a[0] = v
 								}
 								v = a
 								s.RepartitionSourceTopics = v
@@ -14471,10 +14474,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]TaskIDs, l)...)
+			a = append(a, make([]TaskIDs, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -14508,11 +14511,11 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -14541,10 +14544,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]TaskIDs, l)...)
+			a = append(a, make([]TaskIDs, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -14578,11 +14581,11 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -14611,10 +14614,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]TaskIDs, l)...)
+			a = append(a, make([]TaskIDs, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -14648,11 +14651,11 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]int32, l)...)
+					a = append(a, make([]int32, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
 					v := b.Int32()
-					a[i] = v
+					a[0] = v
 				}
 				v = a
 				s.Partitions = v
@@ -14730,10 +14733,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]StreamsGroupHeartbeatRequestClientTag, l)...)
+			a = append(a, make([]StreamsGroupHeartbeatRequestClientTag, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -14794,10 +14797,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]TaskOffset, l)...)
+			a = append(a, make([]TaskOffset, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -14849,10 +14852,10 @@ func (v *StreamsGroupHeartbeatRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]TaskOffset, l)...)
+			a = append(a, make([]TaskOffset, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -14975,7 +14978,7 @@ func (v *StreamsGroupDescribeRequest) readFrom(src []byte, unsafe bool) error {
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]string, l)...)
+			a = append(a, make([]string, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
 			var v string
@@ -14992,7 +14995,7 @@ func (v *StreamsGroupDescribeRequest) readFrom(src []byte, unsafe bool) error {
 					v = b.String()
 				}
 			}
-			a[i] = v
+			a[0] = v
 		}
 		v = a
 		s.Groups = v
@@ -15068,10 +15071,10 @@ func (v *DescribeShareGroupOffsetsRequest) readFrom(src []byte, unsafe bool) err
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DescribeShareGroupOffsetsRequestGroup, l)...)
+			a = append(a, make([]DescribeShareGroupOffsetsRequestGroup, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -15108,10 +15111,10 @@ func (v *DescribeShareGroupOffsetsRequest) readFrom(src []byte, unsafe bool) err
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]DescribeShareGroupOffsetsRequestGroupTopic, l)...)
+					a = append(a, make([]DescribeShareGroupOffsetsRequestGroupTopic, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -15145,11 +15148,11 @@ func (v *DescribeShareGroupOffsetsRequest) readFrom(src []byte, unsafe bool) err
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]int32, l)...)
+							a = append(a, make([]int32, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							v := b.Int32()
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Partitions = v
@@ -15250,10 +15253,10 @@ func (v *AlterShareGroupOffsetsRequest) readFrom(src []byte, unsafe bool) error 
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]AlterShareGroupOffsetsRequestTopic, l)...)
+			a = append(a, make([]AlterShareGroupOffsetsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -15287,10 +15290,10 @@ func (v *AlterShareGroupOffsetsRequest) readFrom(src []byte, unsafe bool) error 
 				}
 				a = a[:0]
 				if l > 0 {
-					a = append(a, make([]AlterShareGroupOffsetsRequestTopicPartition, l)...)
+					a = append(a, make([]AlterShareGroupOffsetsRequestTopicPartition, min(l, 1))...)
 				}
 				for i := int32(0); i < l; i++ {
-					v := &a[i]
+					v := &a[0]
 					v.Default()
 					s := v
 					{
@@ -15384,10 +15387,10 @@ func (v *DeleteShareGroupOffsetsRequest) readFrom(src []byte, unsafe bool) error
 		}
 		a = a[:0]
 		if l > 0 {
-			a = append(a, make([]DeleteShareGroupOffsetsRequestTopic, l)...)
+			a = append(a, make([]DeleteShareGroupOffsetsRequestTopic, min(l, 1))...)
 		}
 		for i := int32(0); i < l; i++ {
-			v := &a[i]
+			v := &a[0]
 			v.Default()
 			s := v
 			{
@@ -15514,10 +15517,10 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 			}
 			a = a[:0]
 			if l > 0 {
-				a = append(a, make([]TopologyDescriptionSubtopology, l)...)
+				a = append(a, make([]TopologyDescriptionSubtopology, min(l, 1))...)
 			}
 			for i := int32(0); i < l; i++ {
-				v := &a[i]
+				v := &a[0]
 				v.Default()
 				s := v
 				{
@@ -15551,10 +15554,10 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 					}
 					a = a[:0]
 					if l > 0 {
-						a = append(a, make([]TopologyDescriptionNode, l)...)
+						a = append(a, make([]TopologyDescriptionNode, min(l, 1))...)
 					}
 					for i := int32(0); i < l; i++ {
-						v := &a[i]
+						v := &a[0]
 						v.Default()
 						s := v
 						{
@@ -15592,7 +15595,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 							}
 							a = a[:0]
 							if l > 0 {
-								a = append(a, make([]string, l)...)
+								a = append(a, make([]string, min(l, 1))...)
 							}
 							for i := int32(0); i < l; i++ {
 								var v string
@@ -15609,7 +15612,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 										v = b.String()
 									}
 								}
-								a[i] = v
+								a[0] = v
 							}
 							v = a
 							s.SourceTopics = v
@@ -15645,7 +15648,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 							}
 							a = a[:0]
 							if l > 0 {
-								a = append(a, make([]string, l)...)
+								a = append(a, make([]string, min(l, 1))...)
 							}
 							for i := int32(0); i < l; i++ {
 								var v string
@@ -15662,7 +15665,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 										v = b.String()
 									}
 								}
-								a[i] = v
+								a[0] = v
 							}
 							v = a
 							s.Stores = v
@@ -15681,7 +15684,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 							}
 							a = a[:0]
 							if l > 0 {
-								a = append(a, make([]string, l)...)
+								a = append(a, make([]string, min(l, 1))...)
 							}
 							for i := int32(0); i < l; i++ {
 								var v string
@@ -15698,7 +15701,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 										v = b.String()
 									}
 								}
-								a[i] = v
+								a[0] = v
 							}
 							v = a
 							s.Successors = v
@@ -15731,10 +15734,10 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 			}
 			a = a[:0]
 			if l > 0 {
-				a = append(a, make([]TopologyDescriptionGlobalStore, l)...)
+				a = append(a, make([]TopologyDescriptionGlobalStore, min(l, 1))...)
 			}
 			for i := int32(0); i < l; i++ {
-				v := &a[i]
+				v := &a[0]
 				v.Default()
 				s := v
 				{
@@ -15776,7 +15779,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -15793,7 +15796,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.SourceTopics = v
@@ -15829,7 +15832,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -15846,7 +15849,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Stores = v
@@ -15865,7 +15868,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -15882,7 +15885,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Successors = v
@@ -15930,7 +15933,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -15947,7 +15950,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.SourceTopics = v
@@ -15983,7 +15986,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -16000,7 +16003,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Stores = v
@@ -16019,7 +16022,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 						}
 						a = a[:0]
 						if l > 0 {
-							a = append(a, make([]string, l)...)
+							a = append(a, make([]string, min(l, 1))...)
 						}
 						for i := int32(0); i < l; i++ {
 							var v string
@@ -16036,7 +16039,7 @@ func (v *StreamsGroupTopologyDescriptionUpdateRequest) readFrom(src []byte, unsa
 									v = b.String()
 								}
 							}
-							a[i] = v
+							a[0] = v
 						}
 						v = a
 						s.Successors = v
