@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -40,29 +41,73 @@ func (h *Handlers) fetch(ctx context.Context, req *wire.Request) wire.Reply {
 	r := req.Body.(*kmsg.FetchRequest)
 	resp, n := h.readFetch(r)
 	if n >= int(r.MinBytes) || r.MaxWaitMillis <= 0 || fetchHasError(resp) {
-		return ready(resp)
+		return &fetchReply{resp: resp, size: n}
 	}
 	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
 	// Each round takes the signal channel before it reads, so a move
 	// between the read and the wait still wakes it: no wake-up is lost.
-	return wire.Later(func() (kmsg.Response, error) {
+	return &fetchReply{wait: func() (*kmsg.FetchResponse, int, error) {
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
 		for {
 			changed := h.Partitions.Changed()
-			resp, n = h.readFetch(r)
+			resp, n := h.readFetch(r)
 			if n >= int(r.MinBytes) || fetchHasError(resp) {
-				return resp, nil
+				return resp, n, nil
 			}
 			select {
 			case <-changed:
 			case <-timer.C:
-				return resp, nil
+				return resp, n, nil
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, 0, ctx.Err()
 			}
 		}
-	})
+	}}
+}
+
+// fetchReply is a fetch's answer, now (resp) or after a long poll (wait).
+// It tells the writer how large the response is, so a multi-megabyte
+// response is encoded into one buffer of the right size.
+type fetchReply struct {
+	wait func() (*kmsg.FetchResponse, int, error)
+	resp *kmsg.FetchResponse
+	size int // record bytes in resp
+}
+
+func (f *fetchReply) Wait() (kmsg.Response, error) {
+	if f.wait != nil {
+		resp, n, err := f.wait()
+		if err != nil {
+			return nil, err
+		}
+		f.resp, f.size, f.wait = resp, n, nil
+	}
+	return f.resp, nil
+}
+
+// Release hands the record batches back to storage's buffer pool once
+// the writer has encoded them.
+func (f *fetchReply) Release() {
+	if f.resp == nil {
+		return
+	}
+	for _, t := range f.resp.Topics {
+		for i := range t.Partitions {
+			storage.ReleaseReadBuffer(t.Partitions[i].RecordBatches)
+			t.Partitions[i].RecordBatches = nil
+		}
+	}
+	f.resp = nil
+}
+
+// SizeHint is the record bytes plus room for the per-partition fields.
+func (f *fetchReply) SizeHint() int {
+	parts := 0
+	for _, t := range f.resp.Topics {
+		parts += 1 + len(t.Partitions)
+	}
+	return f.size + 64*parts + 64
 }
 
 // readFetch reads every requested partition once and reports how many

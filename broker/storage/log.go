@@ -107,7 +107,21 @@ func (l *Log) Append(records []byte, epoch int32, logAppendTime int64) (AppendIn
 	if err != nil {
 		return AppendInfo{}, err
 	}
-	buf := append([]byte(nil), records...)
+	return l.AppendBatches(append([]byte(nil), records...), batches, epoch, logAppendTime)
+}
+
+// AppendBatches is Append for a caller that has already validated records
+// with ParseBatches (the partition does, to check sizes and producer
+// sequences first) and hands records over: batches must be
+// ParseBatches(records)' result, so the CRCs are not computed a second
+// time, and records is rewritten in place (base offsets, epochs), so the
+// produce path copies nothing. The caller must not use records afterwards.
+func (l *Log) AppendBatches(records []byte, batches []Batch, epoch int32, logAppendTime int64) (AppendInfo, error) {
+	if len(batches) == 0 {
+		return AppendInfo{}, fmt.Errorf("%w: no batches", ErrCorruptBatch)
+	}
+	batches = append([]Batch(nil), batches...) // offsets are rewritten below
+	buf := records
 
 	l.mu.Lock()
 	defer l.mu.Unlock()

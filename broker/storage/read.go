@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 
 	"github.com/ordo-broker/ordo/broker/fs"
 )
@@ -131,7 +133,10 @@ func (l *Log) read(offset, maxOffset int64, maxBytes int, minOne bool) ([]byte, 
 			break
 		}
 		n := len(out)
-		out = append(out, make([]byte, want)...)
+		if out == nil {
+			out = getReadBuffer(int(want))
+		}
+		out = slices.Grow(out, int(want))[:n+int(want)]
 		if got, err := v.f.ReadAt(out[n:], pos); int64(got) < want {
 			if err == nil || errors.Is(err, io.EOF) {
 				err = fmt.Errorf("%w: segment %s shorter than its size", ErrCorruptLog, segmentName(v.base, logExt))
@@ -149,6 +154,29 @@ func (l *Log) read(offset, maxOffset int64, maxBytes int, minOne bool) ([]byte, 
 		}
 	}
 	return out, gen, nil
+}
+
+// readBufs recycles Read's buffers (*[]byte) once the caller is done with
+// them (ReleaseReadBuffer): a fetch reads megabytes per request, and fresh
+// buffers would be zeroed and collected every time.
+var readBufs sync.Pool
+
+func getReadBuffer(size int) []byte {
+	if bp, ok := readBufs.Get().(*[]byte); ok && cap(*bp) >= size {
+		return (*bp)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+// ReleaseReadBuffer hands back a slice Read returned, once nothing uses it
+// any more (the fetch response holding it has been encoded). Releasing is
+// optional; using the slice after releasing it is a bug.
+func ReleaseReadBuffer(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:0]
+	readBufs.Put(&b)
 }
 
 // wholeBatches returns how many leading bytes of b are whole batches whose

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"sync"
 )
 
 // conn serves one client connection with two goroutines:
@@ -105,7 +107,6 @@ func (c *conn) readLoop() error {
 
 func (c *conn) writeLoop() error {
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
-	var buf []byte
 	for {
 		var p pending
 		select {
@@ -118,6 +119,8 @@ func (c *conn) writeLoop() error {
 				return err
 			}
 		}
+		bp := respBufs.Get().(*[]byte)
+		buf := (*bp)[:0]
 		err := guard(func() error {
 			resp, err := p.reply.Wait()
 			if err != nil {
@@ -126,7 +129,15 @@ func (c *conn) writeLoop() error {
 			if resp == nil { // acks=0 produce: nothing is sent
 				return nil
 			}
-			buf, err = appendResponse(buf[:0], p.key, p.version, p.corr, resp)
+			if h, ok := p.reply.(SizeHinter); ok {
+				// One allocation of the right size, instead of append
+				// doubling its way to a large fetch response.
+				buf = slices.Grow(buf, h.SizeHint())
+			}
+			buf, err = appendResponse(buf, p.key, p.version, p.corr, resp)
+			if r, ok := p.reply.(Releaser); ok {
+				r.Release() // encoded: the response's buffers are free
+			}
 			return err
 		})
 		if err != nil {
@@ -140,11 +151,12 @@ func (c *conn) writeLoop() error {
 			if _, err := bw.Write(buf); err != nil {
 				return err
 			}
-			buf = buf[:0]
-			if cap(buf) > 1<<20 {
-				buf = nil // do not pin a large response's buffer on an idle connection
-			}
 		}
+		// The buffer goes back to a pool shared by all connections, so a
+		// large fetch response's buffer is reused by the next one instead
+		// of being grown again, and an idle connection pins nothing.
+		*bp = buf[:0]
+		respBufs.Put(bp)
 		// Flush only when nothing else is queued, so that responses to
 		// pipelined requests leave in one write.
 		if len(c.queue) == 0 && bw.Buffered() > 0 {
@@ -154,6 +166,9 @@ func (c *conn) writeLoop() error {
 		}
 	}
 }
+
+// respBufs holds response encoding buffers (*[]byte).
+var respBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (c *conn) logPanic(err error, during string) {
 	var pe *PanicError

@@ -16,7 +16,7 @@ var ErrFrameSize = errors.New("wire: bad frame size")
 // frameChunk is how much of a frame is allocated before its bytes arrive.
 // A size prefix is a claim, not a fact: growing the buffer as data actually
 // arrives means a client announcing 100 MiB and sending 4 bytes costs 1 MiB,
-// not 100.
+// not 100 — until it has sent the first 1 MiB.
 const frameChunk = 1 << 20
 
 // ReadFrame reads one size-prefixed frame (a 4-byte big-endian length, then
@@ -52,8 +52,10 @@ func ReadFrame(r io.Reader, max int32) ([]byte, error) {
 		if got == n {
 			return buf, nil
 		}
-		// Double, up to the announced size.
-		next := make([]byte, min(n, 2*len(buf)))
+		// The first chunk arrived whole: the client is sending the frame
+		// it announced, so take the rest in one allocation rather than
+		// doubling (which would copy a 6 MiB produce 7 MiB over).
+		next := make([]byte, n)
 		copy(next, buf)
 		buf = next
 	}

@@ -62,6 +62,20 @@ type Handler interface {
 	Handle(ctx context.Context, req *Request) Reply
 }
 
+// SizeHinter is implemented by a Reply that can tell, once Wait returned,
+// about how many bytes its response encodes to; the writer then sizes its
+// buffer once (large fetch responses).
+type SizeHinter interface {
+	SizeHint() int
+}
+
+// Releaser is implemented by a Reply whose response borrows buffers (a
+// fetch's record batches): the writer calls Release once the response is
+// encoded, and never touches the response again.
+type Releaser interface {
+	Release()
+}
+
 // Ready wraps a response that is ready now.
 func Ready(resp kmsg.Response, err error) Reply { return readyReply{resp, err} }
 
