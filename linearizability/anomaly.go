@@ -1,0 +1,110 @@
+package linearizability
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The anomaly names, as Jepsen's Kafka workload reports them (plus Ordo's
+// offset and committed-offset ones), so results compare.
+const (
+	// InconsistentOffsets: one offset holds two values.
+	InconsistentOffsets = "inconsistent-offsets"
+	// Duplicate: one value at two offsets of a partition.
+	Duplicate = "duplicate"
+	// LostWrite: an acknowledged value, at an offset below the highest
+	// offset anyone read, was never read.
+	LostWrite = "lost-write"
+	// Unseen: acknowledged values still unread after a complete final drain.
+	Unseen = "unseen"
+	// G1a (definite-error-visible): a write that definitely failed is
+	// visible.
+	G1a = "G1a"
+	// PollSkip: between two polls a consumer jumped over offsets that hold
+	// values. IntPollSkip: the same inside one poll or fetch.
+	PollSkip    = "poll-skip"
+	IntPollSkip = "int-poll-skip"
+	// NonmonotonicPoll: a consumer's poll went back to (or repeated) an
+	// offset it had read, with no seek or rebalance between.
+	// IntNonmonotonicPoll: the same inside one poll or fetch.
+	NonmonotonicPoll    = "nonmonotonic-poll"
+	IntNonmonotonicPoll = "int-nonmonotonic-poll"
+	// NonmonotonicSend: a producer's later send to a partition landed at a
+	// lower offset than its earlier one. IntNonmonotonicSend: the same
+	// inside one produce.
+	NonmonotonicSend    = "nonmonotonic-send"
+	IntNonmonotonicSend = "int-nonmonotonic-send"
+	// OffsetHole: offsets with no value inside a range that was read
+	// through (offsets are dense: no transactions, no compaction).
+	OffsetHole = "offset-hole"
+	// LogTruncation: the final log is shorter than earlier reads showed.
+	LogTruncation = "log-truncation"
+	// CommittedOffsetRegression: a group's committed offset read went back
+	// to a value that had been overwritten before the read began.
+	CommittedOffsetRegression = "committed-offset-regression"
+)
+
+// AnomalyNames lists every name the static checker reports.
+var AnomalyNames = []string{
+	InconsistentOffsets, Duplicate, LostWrite, Unseen, G1a,
+	PollSkip, IntPollSkip, NonmonotonicPoll, IntNonmonotonicPoll,
+	NonmonotonicSend, IntNonmonotonicSend, OffsetHole, LogTruncation,
+	CommittedOffsetRegression,
+}
+
+// Anomaly is one violation, with the operations that show it.
+type Anomaly struct {
+	Name      string `json:"name"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Group     string `json:"group,omitempty"`
+	Offset    int64  `json:"offset"` // the offset concerned, -1 if none
+	Value     string `json:"value,omitempty"`
+	Ops       []int  `json:"ops"` // indexes into the history
+	Detail    string `json:"detail"`
+}
+
+func (a Anomaly) String() string {
+	where := fmt.Sprintf("%s/%d", a.Topic, a.Partition)
+	if a.Group != "" {
+		where = "group " + a.Group + " " + where
+	}
+	return fmt.Sprintf("%s %s: %s (ops %v)", a.Name, where, a.Detail, a.Ops)
+}
+
+// countAnomalies counts anomalies by name.
+func countAnomalies(as []Anomaly) map[string]int {
+	m := map[string]int{}
+	for _, a := range as {
+		m[a.Name]++
+	}
+	return m
+}
+
+// formatCounts renders counts as "name=n, ..." in name order.
+func formatCounts(m map[string]int) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s=%d", n, m[n])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// uniqueSorted returns the distinct ints of xs in order.
+func uniqueSorted(xs []int) []int {
+	s := append([]int(nil), xs...)
+	sort.Ints(s)
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,102 @@
+package linearizability
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// DefaultTimeout bounds each porcupine check when Options.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// Options tunes a check.
+type Options struct {
+	// Timeout bounds each porcupine check (DefaultTimeout if zero). A
+	// check that times out fails the run: it proved nothing.
+	Timeout time.Duration
+	// Compacted says which topics are compacted (issue 5): their offsets
+	// may have holes, so offset-hole is not judged there, and a jump over
+	// unknown offsets is no skip.
+	Compacted func(topic string) bool
+	// VisualizeDir is where a failing porcupine check writes its HTML
+	// visualization ("" writes none).
+	VisualizeDir string
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return o.Timeout
+}
+
+func (o Options) compacted(topic string) bool { return o.Compacted != nil && o.Compacted(topic) }
+
+// Report is the verdict of every checker on one history.
+type Report struct {
+	Ops        int
+	Static     StaticReport
+	Log        LinReport
+	Resolution Resolution
+	Offsets    LinReport
+}
+
+// OK reports whether every checker passed.
+func (r Report) OK() bool { return r.Static.OK() && r.Log.OK() && r.Offsets.OK() }
+
+// Check runs every checker: the static pass first, then porcupine on the
+// logs and on committed offsets, whose visualizations carry the static
+// anomalies as annotations.
+func Check(h History, opts Options) Report {
+	facts := factsOf(h)
+	rep := Report{Ops: len(h), Static: checkStatic(h, facts, opts)}
+	rep.Log, rep.Resolution = checkLog(h, facts, rep.Static.Anomalies, opts)
+	rep.Offsets = checkCommittedOffsets(h, rep.Static.Anomalies, opts)
+	return rep
+}
+
+// WriteSummary prints a verdict per checker with its counts, then every
+// anomaly, one a line.
+func (r Report) WriteSummary(w io.Writer) {
+	verdict := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		return "FAIL"
+	}
+	fmt.Fprintf(w, "history: %d operations\n", r.Ops)
+	fmt.Fprintf(w, "static: %s  operations=%d partitions=%d anomalies=%d", verdict(r.Static.OK()), r.Static.Ops, r.Static.Partitions, len(r.Static.Anomalies))
+	if len(r.Static.Counts) > 0 {
+		fmt.Fprintf(w, " (%s)", formatCounts(r.Static.Counts))
+	}
+	fmt.Fprintln(w)
+	for _, n := range r.Static.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	res := r.Resolution
+	r.Log.writeSummary(w, verdict, fmt.Sprintf(" indeterminate: resolved=%d dropped=%d unresolved=%d unrecorded=%d",
+		res.Resolved, res.Dropped, res.Unresolved, res.Unrecorded))
+	r.Offsets.writeSummary(w, verdict, "")
+	for _, a := range r.Static.Anomalies {
+		fmt.Fprintf(w, "anomaly: %s\n", a)
+	}
+}
+
+func (r LinReport) writeSummary(w io.Writer, verdict func(bool) string, extra string) {
+	fmt.Fprintf(w, "porcupine %s: %s  result=%s operations=%d partitions=%d time=%s%s\n",
+		r.Name, verdict(r.OK()), r.Result, r.Ops, r.Partitions, r.Elapsed.Round(time.Millisecond), extra)
+	if r.Result == porcupine.Unknown {
+		fmt.Fprintf(w, "  timed out after %s: the history is too hard to check in time, which fails the run\n", r.Timeout)
+	}
+	for _, p := range r.Illegal {
+		fmt.Fprintf(w, "  not linearizable: %s\n", p)
+	}
+	if r.Visualization != "" {
+		fmt.Fprintf(w, "  visualization: %s\n", r.Visualization)
+	}
+	if r.VisualizationErr != nil {
+		fmt.Fprintf(w, "  visualization not written: %v\n", r.VisualizationErr)
+	}
+}

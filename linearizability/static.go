@@ -1,0 +1,67 @@
+package linearizability
+
+import (
+	"fmt"
+	"sort"
+)
+
+// StaticReport is the static checker's verdict.
+type StaticReport struct {
+	Ops        int
+	Partitions int
+	Anomalies  []Anomaly
+	Counts     map[string]int // anomalies by name
+	Notes      []string       // what could not be judged, and why
+}
+
+// OK reports whether no anomaly was found.
+func (r StaticReport) OK() bool { return len(r.Anomalies) == 0 }
+
+// CheckStatic judges content: which value each offset holds, who saw what,
+// and in which order. It reports the anomalies of AnomalyNames, each with
+// the operations that show it, sorted by partition and offset.
+func CheckStatic(h History, opts Options) StaticReport {
+	return checkStatic(h, factsOf(h), opts)
+}
+
+func checkStatic(h History, facts map[TopicPartition]*partitionFacts, opts Options) StaticReport {
+	rep := StaticReport{Ops: len(h), Partitions: len(facts)}
+	holes := &holeSet{}
+	var out []Anomaly
+	for _, f := range sortedPartitions(facts) {
+		out = append(out, inconsistentOffsets(f)...)
+		out = append(out, duplicates(f)...)
+		out = append(out, definiteErrorsVisible(h, f)...)
+		out = append(out, lostAndUnseen(f)...)
+		out = append(out, logTruncation(f)...)
+		if !opts.compacted(f.tp.Topic) {
+			drainHoles(f, holes)
+		}
+		if f.drain == nil && len(f.acked) > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s has no final drain: unseen, log-truncation and holes outside what readers read through are not judged there", f.tp))
+		} else if f.drain != nil && !f.drain.Complete {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s's final drain is incomplete: unseen is not judged there", f.tp))
+		}
+	}
+	oc := &orderChecker{facts: facts, compacted: opts.compacted, holes: holes}
+	oc.polls(h)
+	oc.sends(h)
+	out = append(out, oc.out...)
+	for _, f := range sortedPartitions(facts) {
+		out = append(out, holes.anomalies(f.tp)...)
+	}
+	out = append(out, committedOffsetRegressions(h)...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		if a.Partition != b.Partition {
+			return a.Partition < b.Partition
+		}
+		return a.Offset < b.Offset
+	})
+	rep.Anomalies = out
+	rep.Counts = countAnomalies(out)
+	return rep
+}

@@ -1,0 +1,181 @@
+package linearizability
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// inconsistentOffsets: an offset that acknowledgements and reads disagree on.
+func inconsistentOffsets(f *partitionFacts) []Anomaly {
+	var out []Anomaly
+	for _, o := range f.knownSorted {
+		vals := f.known[o]
+		if len(vals) < 2 {
+			continue
+		}
+		names := make([]string, 0, len(vals))
+		var ops []int
+		for v, vops := range vals {
+			names = append(names, fmt.Sprintf("%q", v))
+			ops = append(ops, vops...)
+		}
+		sort.Strings(names)
+		out = append(out, Anomaly{Name: InconsistentOffsets, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: o,
+			Ops: uniqueSorted(ops), Detail: fmt.Sprintf("offset %d holds %s", o, strings.Join(names, " and "))})
+	}
+	return out
+}
+
+// duplicates: a value at more than one offset.
+func duplicates(f *partitionFacts) []Anomaly {
+	var out []Anomaly
+	for _, v := range sortedKeys(f.seenAt) {
+		at := f.seenAt[v]
+		if len(at) < 2 {
+			continue
+		}
+		offsets := make([]int64, 0, len(at))
+		var ops []int
+		for o, oops := range at {
+			offsets = append(offsets, o)
+			ops = append(ops, oops...)
+		}
+		sort.Slice(offsets, func(i, j int) bool { return offsets[i] < offsets[j] })
+		out = append(out, Anomaly{Name: Duplicate, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: offsets[0], Value: v,
+			Ops: uniqueSorted(ops), Detail: fmt.Sprintf("value %q at offsets %v", v, offsets)})
+	}
+	return out
+}
+
+// definiteErrorsVisible (G1a): a value whose produce definitely failed, read
+// anyway. Values are unique per partition in a workload, so one that a
+// failed produce and another produce both sent is not judged.
+func definiteErrorsVisible(h History, f *partitionFacts) []Anomaly {
+	var out []Anomaly
+	for _, v := range sortedKeys(f.produced) {
+		prods := f.produced[v]
+		if len(prods) != 1 || h[prods[0]].Outcome != Fail || len(f.readBy[v]) == 0 {
+			continue
+		}
+		out = append(out, Anomaly{Name: G1a, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: minOffset(f.seenAt[v]), Value: v,
+			Ops:    uniqueSorted(append([]int{prods[0]}, f.readBy[v]...)),
+			Detail: fmt.Sprintf("value %q failed definitely (%s) but was read", v, h[prods[0]].Error)})
+	}
+	return out
+}
+
+// lostAndUnseen: acknowledged values nobody read. Below the highest offset
+// read (and not below the lowest: a reader that started later never passed
+// there) it is a lost write; otherwise, once a complete drain passed, it is
+// unseen. Values below the final log start were deleted, not lost.
+func lostAndUnseen(f *partitionFacts) []Anomaly {
+	var out []Anomaly
+	for _, a := range f.acked {
+		if len(f.readBy[a.value]) > 0 {
+			continue
+		}
+		if f.drain != nil && a.offset < f.drain.LogStartOffset {
+			continue
+		}
+		switch {
+		case f.hasRead && a.offset >= f.minRead && a.offset < f.maxRead:
+			out = append(out, Anomaly{Name: LostWrite, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: a.offset, Value: a.value,
+				Ops:    []int{a.op},
+				Detail: fmt.Sprintf("value %q acknowledged at offset %d, never read though reads reached offset %d", a.value, a.offset, f.maxRead)})
+		case f.completeDrain():
+			out = append(out, Anomaly{Name: Unseen, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: a.offset, Value: a.value,
+				Ops:    []int{a.op, f.drain.Index},
+				Detail: fmt.Sprintf("value %q acknowledged at offset %d, unread after the final drain", a.value, a.offset)})
+		}
+	}
+	return out
+}
+
+// logTruncation: the final drain found the log ending before an earlier
+// read's record or high watermark.
+func logTruncation(f *partitionFacts) []Anomaly {
+	if f.drain == nil || f.endSeenOp < 0 || f.endSeen <= f.drainEnd {
+		return nil
+	}
+	return []Anomaly{{Name: LogTruncation, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: f.drainEnd,
+		Ops:    uniqueSorted([]int{f.endSeenOp, f.drain.Index}),
+		Detail: fmt.Sprintf("the final log ends at %d, but op %d showed it reaching %d", f.drainEnd, f.endSeenOp, f.endSeen)}}
+}
+
+// drainHoles: offsets inside a complete drain's range that nothing holds.
+func drainHoles(f *partitionFacts, holes *holeSet) {
+	if !f.completeDrain() {
+		return
+	}
+	start := int64(-1)
+	for o := f.drain.LogStartOffset; o <= f.drainEnd; o++ {
+		_, ok := f.known[o]
+		switch {
+		case !ok && o < f.drainEnd && start < 0:
+			start = o
+		case (ok || o == f.drainEnd) && start >= 0:
+			holes.add(f.tp, start, o-1, f.drain.Index)
+			start = -1
+		}
+	}
+}
+
+// holeSet gathers offset holes found by the drain and by readers jumping
+// over unknown offsets, and merges them into one anomaly per range.
+type holeSet struct {
+	ranges map[TopicPartition][]holeRange
+}
+
+type holeRange struct {
+	from, to int64 // inclusive
+	ops      []int
+}
+
+func (s *holeSet) add(tp TopicPartition, from, to int64, ops ...int) {
+	if s.ranges == nil {
+		s.ranges = map[TopicPartition][]holeRange{}
+	}
+	s.ranges[tp] = append(s.ranges[tp], holeRange{from, to, ops})
+}
+
+func (s *holeSet) anomalies(tp TopicPartition) []Anomaly {
+	rs := s.ranges[tp]
+	sort.Slice(rs, func(i, j int) bool { return rs[i].from < rs[j].from })
+	var merged []holeRange
+	for _, r := range rs {
+		if n := len(merged); n > 0 && r.from <= merged[n-1].to+1 {
+			m := &merged[n-1]
+			m.to = max(m.to, r.to)
+			m.ops = append(m.ops, r.ops...)
+			continue
+		}
+		merged = append(merged, holeRange{r.from, r.to, append([]int(nil), r.ops...)})
+	}
+	var out []Anomaly
+	for _, m := range merged {
+		out = append(out, Anomaly{Name: OffsetHole, Topic: tp.Topic, Partition: tp.Partition, Offset: m.from,
+			Ops: uniqueSorted(m.ops), Detail: fmt.Sprintf("no value at offsets %d..%d", m.from, m.to)})
+	}
+	return out
+}
+
+func minOffset(m map[int64][]int) int64 {
+	first := true
+	var lo int64 = -1
+	for o := range m {
+		if first || o < lo {
+			lo, first = o, false
+		}
+	}
+	return lo
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,153 @@
+package linearizability
+
+import (
+	"fmt"
+	"sort"
+)
+
+// byClient lists each client's operations in the order it issued them: by
+// call time, as a client issues one call at a time.
+func byClient(h History) map[int][]*Op {
+	m := map[int][]*Op{}
+	for i := range h {
+		m[h[i].Client] = append(m[h[i].Client], &h[i])
+	}
+	for _, ops := range m {
+		sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	}
+	return m
+}
+
+func sortedClients(m map[int][]*Op) []int {
+	ids := make([]int, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	return ids
+}
+
+// orderChecker judges consumers' and producers' order. It needs every
+// partition's facts to tell a skip (a reader jumped over known values) from
+// a hole (nothing is known there).
+type orderChecker struct {
+	facts     map[TopicPartition]*partitionFacts
+	compacted func(topic string) bool
+	holes     *holeSet
+	out       []Anomaly
+}
+
+// jump judges a reader moving from offset a (the last it read, or a seek
+// target minus one) to offset b. prev is the op that read a (-1 if a came
+// from a seek or the request), cur the op that read b.
+func (c *orderChecker) jump(tp TopicPartition, a, b int64, prev, cur int, internal bool) {
+	name := func(external, internalName string) string {
+		if internal {
+			return internalName
+		}
+		return external
+	}
+	ops := []int{cur}
+	if prev >= 0 && prev != cur {
+		ops = []int{prev, cur}
+	}
+	switch {
+	case b <= a:
+		c.out = append(c.out, Anomaly{Name: name(NonmonotonicPoll, IntNonmonotonicPoll), Topic: tp.Topic, Partition: tp.Partition, Offset: b,
+			Ops: ops, Detail: fmt.Sprintf("read offset %d after offset %d", b, a)})
+	case b > a+1:
+		f := c.facts[tp]
+		if f.knownBetween(a, b) {
+			c.out = append(c.out, Anomaly{Name: name(PollSkip, IntPollSkip), Topic: tp.Topic, Partition: tp.Partition, Offset: a + 1,
+				Ops: ops, Detail: fmt.Sprintf("jumped from offset %d to %d over known values", a, b)})
+		} else if !c.compacted(tp.Topic) {
+			c.holes.add(tp, a+1, b-1, ops...)
+		}
+	}
+}
+
+// polls checks each consumer's reads: inside every poll or fetch, records of
+// a partition must follow each other; across a consumer's polls, each
+// partition continues where it stopped, unless a seek intervened. A fetch
+// starts at its requested offset and leaves the consumer's position alone.
+func (c *orderChecker) polls(h History) {
+	clients := byClient(h)
+	for _, id := range sortedClients(clients) {
+		type position struct {
+			offset int64 // last offset read, or seek target - 1
+			op     int   // the op that read it, -1 after a seek
+		}
+		pos := map[TopicPartition]position{}
+		for _, op := range clients[id] {
+			switch op.Kind {
+			case KindSeek:
+				if op.Topic == "" {
+					clear(pos)
+				} else {
+					pos[op.tp()] = position{op.Offset - 1, -1}
+				}
+			case KindPoll, KindFetch:
+				last := map[TopicPartition]position{}
+				if op.Kind == KindFetch && len(op.Records) > 0 {
+					last[op.tp()] = position{op.Offset - 1, -1}
+				}
+				for _, r := range op.Records {
+					tp := TopicPartition{r.Topic, r.Partition}
+					if p, ok := last[tp]; ok {
+						c.jump(tp, p.offset, r.Offset, p.op, op.Index, p.op == op.Index)
+					} else if p, ok := pos[tp]; ok && op.Kind == KindPoll {
+						c.jump(tp, p.offset, r.Offset, p.op, op.Index, false)
+					}
+					last[tp] = position{r.Offset, op.Index}
+				}
+				if op.Kind == KindPoll {
+					for tp, p := range last {
+						pos[tp] = p
+					}
+				}
+			}
+		}
+	}
+}
+
+// sends checks that each producer's records to a partition land in the
+// order it sent them. A record's offset is its acknowledgement's or, for an
+// indeterminate send, where reads found it; definitely failed sends and
+// records found nowhere are skipped.
+func (c *orderChecker) sends(h History) {
+	clients := byClient(h)
+	for _, id := range sortedClients(clients) {
+		type sent struct {
+			offset int64
+			op     int
+		}
+		last := map[TopicPartition]sent{}
+		for _, op := range clients[id] {
+			if op.Kind != KindProduce || op.Outcome == Fail {
+				continue
+			}
+			tp := op.tp()
+			f := c.facts[tp]
+			for j, v := range op.Values {
+				o := int64(-1)
+				if op.Outcome == OK {
+					o = op.Offsets[j]
+				} else if at, ok := f.seenAt[v]; ok {
+					o = minOffset(at)
+				}
+				if o < 0 {
+					continue
+				}
+				if p, ok := last[tp]; ok && o < p.offset {
+					name, ops := NonmonotonicSend, []int{p.op, op.Index}
+					if p.op == op.Index {
+						name, ops = IntNonmonotonicSend, []int{op.Index}
+					}
+					c.out = append(c.out, Anomaly{Name: name, Topic: tp.Topic, Partition: tp.Partition, Offset: o, Value: v,
+						Ops: ops, Detail: fmt.Sprintf("value %q sent after the one at offset %d landed at offset %d", v, p.offset, o)})
+				}
+				last[tp] = sent{o, op.Index}
+			}
+		}
+	}
+}

@@ -1,0 +1,138 @@
+// Package model is the sequential specification of what a Kafka client can
+// observe from Ordo: topics and partitions, records at dense offsets, the log
+// start offset and the high watermark, idempotent producers' sequence
+// windows, committed consumer-group offsets and DeleteRecords.
+//
+// It is a pure state machine in the style of etcd-io/raft: every operation
+// takes values and returns values, with no goroutines, clocks or I/O, so the
+// same sequence of calls always gives the same answers. A differential test
+// runs one sequence against the model and a live broker and compares; the
+// broker's decision procedures may also call it directly.
+//
+// The model is of a single healthy cluster in which every acknowledged write
+// is committed at once: the high watermark equals the log end offset.
+// Replication, timeouts and failures are not specified here; they are what
+// the history checkers in package linearizability judge.
+//
+// Where the model differs from Apache Kafka, on purpose:
+//   - Producer state is never expired, and DeleteRecords keeps it, so a
+//     producer's first batch on a partition must carry sequence 0. Kafka
+//     accepts any sequence from a producer it holds no state for, because its
+//     state may have been expired; the model has nothing to forget.
+//   - A producer id that InitProducerID never handed out is refused with
+//     UNKNOWN_PRODUCER_ID (Kafka does not know which ids were handed out by
+//     other brokers; the model sees the whole cluster).
+//   - Fetch returns records from the requested offset exactly; Kafka returns
+//     whole batches and clients drop the records before the offset.
+//   - Offset commits need no group membership (kgo, like every client, may
+//     commit for a group with no members: generation -1).
+package model
+
+import "strings"
+
+// DefaultPartitions is the partition count of a topic created with -1
+// partitions, as Kafka's num.partitions default.
+const DefaultPartitions = 1
+
+// maxTopicNameLength is Kafka's limit (249: room for the partition suffix
+// in a 255-byte file name).
+const maxTopicNameLength = 249
+
+// Record is one record of a partition. Offset is assigned by the log: it is
+// ignored in a produce request and set in a fetch response.
+type Record struct {
+	Offset int64
+	Key    string
+	Value  string
+}
+
+// Cluster is the whole observable state. The zero value is not usable: call
+// New.
+type Cluster struct {
+	topics         map[string][]*partitionLog
+	producerEpochs map[int64]int16 // producer id → the epoch InitProducerID last handed out
+	nextProducerID int64
+	committed      map[groupPartition]int64
+}
+
+// New returns an empty cluster: no topics, no producers, no groups.
+func New() *Cluster {
+	return &Cluster{
+		topics:         map[string][]*partitionLog{},
+		producerEpochs: map[int64]int16{},
+		committed:      map[groupPartition]int64{},
+	}
+}
+
+// Clone returns an independent deep copy, so a caller can explore two
+// futures of one state.
+func (c *Cluster) Clone() *Cluster {
+	n := &Cluster{
+		topics:         make(map[string][]*partitionLog, len(c.topics)),
+		producerEpochs: make(map[int64]int16, len(c.producerEpochs)),
+		nextProducerID: c.nextProducerID,
+		committed:      make(map[groupPartition]int64, len(c.committed)),
+	}
+	for name, parts := range c.topics {
+		cp := make([]*partitionLog, len(parts))
+		for i, p := range parts {
+			cp[i] = p.clone()
+		}
+		n.topics[name] = cp
+	}
+	for id, e := range c.producerEpochs {
+		n.producerEpochs[id] = e
+	}
+	for k, v := range c.committed {
+		n.committed[k] = v
+	}
+	return n
+}
+
+// CreateTopic adds a topic with empty partitions. partitions -1 means
+// DefaultPartitions.
+func (c *Cluster) CreateTopic(name string, partitions int32) ErrorCode {
+	if !validTopicName(name) {
+		return InvalidTopicException
+	}
+	if partitions == -1 {
+		partitions = DefaultPartitions
+	}
+	if partitions < 1 {
+		return InvalidPartitions
+	}
+	if _, ok := c.topics[name]; ok {
+		return TopicAlreadyExists
+	}
+	parts := make([]*partitionLog, partitions)
+	for i := range parts {
+		parts[i] = newPartitionLog()
+	}
+	c.topics[name] = parts
+	return None
+}
+
+// Partitions is the partition count of a topic, or 0 if it does not exist.
+func (c *Cluster) Partitions(topic string) int32 {
+	return int32(len(c.topics[topic]))
+}
+
+// partition is the log of topic-partition, or nil.
+func (c *Cluster) partition(topic string, partition int32) *partitionLog {
+	parts := c.topics[topic]
+	if partition < 0 || int(partition) >= len(parts) {
+		return nil
+	}
+	return parts[partition]
+}
+
+// validTopicName is Kafka's rule: 1 to 249 of [a-zA-Z0-9._-], and neither
+// "." nor "..".
+func validTopicName(name string) bool {
+	if name == "" || len(name) > maxTopicNameLength || name == "." || name == ".." {
+		return false
+	}
+	return !strings.ContainsFunc(name, func(r rune) bool {
+		return !(r == '.' || r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
+}
