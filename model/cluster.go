@@ -95,14 +95,16 @@ func (c *Cluster) CreateTopic(name string, partitions int32) ErrorCode {
 	if !validTopicName(name) {
 		return InvalidTopicException
 	}
+	// Kafka's controller answers TOPIC_ALREADY_EXISTS before it looks at
+	// the rest of the request (ReplicationControlManager.createTopics).
+	if _, ok := c.topics[name]; ok {
+		return TopicAlreadyExists
+	}
 	if partitions == -1 {
 		partitions = DefaultPartitions
 	}
 	if partitions < 1 {
 		return InvalidPartitions
-	}
-	if _, ok := c.topics[name]; ok {
-		return TopicAlreadyExists
 	}
 	parts := make([]*partitionLog, partitions)
 	for i := range parts {
