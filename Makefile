@@ -13,7 +13,7 @@ BENCH_LOAD ?= --target both --records 200000 --record-size 1024 --partitions 6 -
 FIND_GO = find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path './$(BIN)/*' -print0
 
 .DEFAULT_GOAL := build
-.PHONY: help build test lint bench fuzz run deps clean
+.PHONY: help build test lint bench fuzz chaos run deps clean
 
 help:
 	@echo "make build   go build ./... and the binaries of cmd/ into $(BIN)/"
@@ -21,6 +21,7 @@ help:
 	@echo "make lint    go vet and a gofmt check"
 	@echo "make bench   Go benchmarks of broker/, then ordo-bench Ordo vs kfake, interval flush and fsync"
 	@echo "make fuzz    fuzz the wire layer's request decoding for 60s"
+	@echo "make chaos   a 60s recorded workload against a live broker, checked by both history checkers"
 	@echo "make run     run a broker on 127.0.0.1:9092 with data in ./ordo-data (ARGS='...' for flags)"
 	@echo "make deps    install kcat and kafkajs for the client tests (scripts/install-test-deps.sh)"
 	@echo "make clean   remove $(BIN)/"
@@ -49,6 +50,11 @@ bench:
 
 fuzz:
 	$(GO) test -fuzz=FuzzRequest -fuzztime=60s ./broker/wire/
+
+# A longer recorded workload than make test's, checked by the static checker
+# and porcupine; ORDO_SEED=N replays one.
+chaos:
+	ORDO_WORKLOAD_DURATION=$${ORDO_WORKLOAD_DURATION:-60s} $(GO) test -race -count=1 -timeout 10m -run 'TestLiveWorkload$$' -v ./linearizability/workload/
 
 run:
 	$(GO) run ./cmd/ordo $(ARGS)

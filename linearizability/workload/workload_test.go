@@ -27,6 +27,17 @@ func seed(t *testing.T) int64 {
 	return time.Now().UnixNano()
 }
 
+// workloadDuration is ORDO_WORKLOAD_DURATION (a Go duration; `make chaos`
+// sets a long one), 3 s otherwise.
+func workloadDuration(t *testing.T) time.Duration {
+	if s := os.Getenv("ORDO_WORKLOAD_DURATION"); s != "" {
+		d, err := time.ParseDuration(s)
+		require.NoError(t, err)
+		return d
+	}
+	return 3 * time.Second
+}
+
 // TestLiveWorkload runs producers, consumers and linearizable readers
 // against a real broker for a few seconds, drains it, and holds the
 // recorded history to both checkers: a correct broker must pass. Then it
@@ -38,7 +49,7 @@ func TestLiveWorkload(t *testing.T) {
 	s := seed(t)
 	t.Logf("seed %d (replay with ORDO_SEED=%d)", s, s)
 	b := ordotest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second+2*workloadDuration(t))
 	defer cancel()
 
 	commits, err := workload.GroupOffsetsSupported(ctx, []string{b.Addr()})
@@ -54,7 +65,7 @@ func TestLiveWorkload(t *testing.T) {
 
 	res, err := workload.Run(ctx, workload.Config{
 		Brokers: []string{b.Addr()}, Topic: "workload", Partitions: 4,
-		Producers: 4, Consumers: 2, Readers: 2, Duration: 3 * time.Second,
+		Producers: 4, Consumers: 2, Readers: 2, Duration: workloadDuration(t),
 		Seed: s, Commits: commits, History: f,
 	})
 	require.NoError(t, err)
