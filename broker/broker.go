@@ -19,9 +19,11 @@ import (
 
 	"github.com/ordo-broker/ordo/broker/controller"
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/group"
 	"github.com/ordo-broker/ordo/broker/handler"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/producerid"
 	"github.com/ordo-broker/ordo/broker/wire"
 )
 
@@ -33,9 +35,11 @@ const metadataDir = "__cluster_metadata-0"
 type Broker struct {
 	cfg        Config
 	addr       string
+	listenAddr string
 	logger     *slog.Logger
 	controller *controller.Controller
 	partitions *partition.Manager
+	groups     *group.Coordinator
 	server     *wire.Server
 
 	stopFlusher chan struct{}
@@ -68,6 +72,7 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b.addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	b.listenAddr = ln.Addr().String()
 
 	ctl, err := controller.Open(cfg.FS, filepath.Join(cfg.DataDir, metadataDir), props.clusterID, b.logger)
 	if err != nil {
@@ -96,11 +101,17 @@ func Start(cfg Config) (*Broker, error) {
 		_ = ln.Close()
 		return nil, err
 	}
+	// The group coordinator follows the image after the partitions do, so
+	// the partitions of __consumer_offsets it loads are open.
+	b.groups = b.newGroupCoordinator(ctl)
+	ctl.Subscribe(b.groups.OnImage)
 
 	h := handler.New(handler.Deps{
 		NodeID:           cfg.NodeID,
 		Controller:       ctl,
 		Partitions:       b.partitions,
+		ProducerIDs:      producerid.New(ctl, cfg.NodeID),
+		Groups:           b.groups,
 		AutoCreateTopics: cfg.AutoCreateTopics,
 		Defaults:         controller.Defaults{NumPartitions: cfg.DefaultPartitions, ReplicationFactor: 1},
 		BrokerConfigs:    cfg.staticConfigs(b.addr),
@@ -126,6 +137,11 @@ func Start(cfg Config) (*Broker, error) {
 // Addr is the address clients connect to (the advertised one).
 func (b *Broker) Addr() string { return b.addr }
 
+// ListenAddr is the address the broker's listener is bound to. It differs
+// from Addr when Config.Advertise sends clients elsewhere (a proxy in a
+// test).
+func (b *Broker) ListenAddr() string { return b.listenAddr }
+
 // NodeID is the broker's id.
 func (b *Broker) NodeID() int32 { return b.cfg.NodeID }
 
@@ -146,7 +162,34 @@ func (b *Broker) Close() error {
 }
 
 func (b *Broker) shutdown() error {
-	return errors.Join(b.partitions.Close(), b.controller.Close())
+	var groupsErr error
+	if b.groups != nil {
+		// Before the partitions: pending writes of __consumer_offsets
+		// finish (or fail) while their logs are still open.
+		groupsErr = b.groups.Close()
+	}
+	return errors.Join(groupsErr, b.partitions.Close(), b.controller.Close())
+}
+
+// newGroupCoordinator is the group coordinator over this broker's
+// partitions of __consumer_offsets.
+func (b *Broker) newGroupCoordinator(ctl *controller.Controller) *group.Coordinator {
+	gcfg := group.DefaultConfig()
+	gcfg.InitialRebalanceDelay = b.cfg.GroupInitialRebalanceDelay
+	gcfg.MinSessionTimeout = b.cfg.GroupMinSessionTimeout
+	gcfg.MaxSessionTimeout = b.cfg.GroupMaxSessionTimeout
+	return group.NewCoordinator(group.CoordinatorConfig{
+		NodeID:     b.cfg.NodeID,
+		Partitions: b.cfg.OffsetsTopicPartitions,
+		Group:      gcfg,
+		Now:        b.cfg.Now,
+		Logger:     b.logger,
+	}, ctl, func(p int32) group.Log {
+		if pt := b.partitions.Get(group.OffsetsTopic, p); pt != nil {
+			return pt
+		}
+		return nil
+	})
 }
 
 // flushLoop fsyncs every partition on the broker's interval: topics whose
@@ -186,6 +229,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxFrameBytes <= 0 {
 		cfg.MaxFrameBytes = d.MaxFrameBytes
+	}
+	if cfg.OffsetsTopicPartitions <= 0 {
+		cfg.OffsetsTopicPartitions = d.OffsetsTopicPartitions
+	}
+	if cfg.GroupMaxSessionTimeout <= 0 {
+		cfg.GroupMaxSessionTimeout = d.GroupMaxSessionTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -229,5 +278,10 @@ func (c Config) staticConfigs(addr string) map[string]string {
 		"num.partitions":            strconv.Itoa(int(c.DefaultPartitions)),
 		"auto.create.topics.enable": strconv.FormatBool(c.AutoCreateTopics),
 		"log.flush.interval.ms":     strconv.FormatInt(c.FlushInterval.Milliseconds(), 10),
+
+		"offsets.topic.num.partitions":     strconv.Itoa(int(c.OffsetsTopicPartitions)),
+		"group.initial.rebalance.delay.ms": strconv.FormatInt(c.GroupInitialRebalanceDelay.Milliseconds(), 10),
+		"group.min.session.timeout.ms":     strconv.FormatInt(c.GroupMinSessionTimeout.Milliseconds(), 10),
+		"group.max.session.timeout.ms":     strconv.FormatInt(c.GroupMaxSessionTimeout.Milliseconds(), 10),
 	}
 }

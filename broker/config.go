@@ -39,6 +39,21 @@ type Config struct {
 	// MaxFrameBytes bounds a request frame (socket.request.max.bytes).
 	// Default 100 MiB.
 	MaxFrameBytes int32
+	// OffsetsTopicPartitions is offsets.topic.num.partitions: how many
+	// partitions __consumer_offsets gets when the group coordinator creates
+	// it, on the first group request. Default 50, as Kafka; tests use a
+	// few. Changing it later has no effect on an existing topic.
+	OffsetsTopicPartitions int32
+	// GroupInitialRebalanceDelay is group.initial.rebalance.delay.ms: how
+	// long the first rebalance of an empty group waits for more members
+	// (KIP-134). Default 3s, as Kafka; 0 means no wait (tests).
+	GroupInitialRebalanceDelay time.Duration
+	// GroupMinSessionTimeout and GroupMaxSessionTimeout bound the session
+	// timeout a group member may ask for (group.min.session.timeout.ms,
+	// default 6s, and group.max.session.timeout.ms, default 30m). Tests that
+	// want members to expire quickly lower the minimum.
+	GroupMinSessionTimeout time.Duration
+	GroupMaxSessionTimeout time.Duration
 	// Logger receives the broker's logs. nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the broker's clock. nil means time.Now.
@@ -56,5 +71,10 @@ func DefaultConfig() Config {
 		DefaultPartitions: 1,
 		FlushInterval:     time.Second,
 		MaxFrameBytes:     100 << 20,
+
+		OffsetsTopicPartitions:     50,
+		GroupInitialRebalanceDelay: 3 * time.Second,
+		GroupMinSessionTimeout:     6 * time.Second,
+		GroupMaxSessionTimeout:     30 * time.Minute,
 	}
 }

@@ -44,7 +44,7 @@ func saramaConfig(v sarama.KafkaVersion) *sarama.Config {
 	cfg.Metadata.Retry.Backoff = 50 * time.Millisecond
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Return.Successes = true
-	cfg.Producer.Idempotent = false // Ordo has no InitProducerId yet
+	cfg.Producer.Idempotent = false // sarama's default; idempotence is tested with kgo (idempotence_test.go)
 	cfg.Producer.Partitioner = sarama.NewHashPartitioner
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.MaxWaitTime = 250 * time.Millisecond

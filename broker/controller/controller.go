@@ -28,6 +28,12 @@ var (
 	ErrInternalTopic            = errors.New("internal topics cannot be changed this way")
 )
 
+// MaxPartitions bounds one topic's partition count. Kafka sets no limit,
+// but every partition is a folder with open files here, and a request for
+// 33,554,432 partitions (found by fuzzing) must be an error, not an
+// out-of-memory crash.
+const MaxPartitions = 10000
+
 // Listener is told about every new image, in order, after its records are
 // durable.
 type Listener func(prev, next *metadata.Image)
@@ -151,6 +157,9 @@ func (c *Controller) CreateTopic(ct CreateTopic, d Defaults, validateOnly bool) 
 		if ct.NumPartitions != -1 || ct.ReplicationFactor != -1 {
 			return nil, fmt.Errorf("%w: both partition count or replication factor and a manual assignment were given", ErrInvalidReplicaAssignment)
 		}
+		if len(ct.Assignment) > MaxPartitions {
+			return nil, fmt.Errorf("%w: %d partitions is more than Ordo's limit of %d per topic", ErrInvalidPartitions, len(ct.Assignment), MaxPartitions)
+		}
 		if err := validateAssignment(ct.Assignment, brokers); err != nil {
 			return nil, err
 		}
@@ -165,6 +174,9 @@ func (c *Controller) CreateTopic(ct CreateTopic, d Defaults, validateOnly bool) 
 		}
 		if n <= 0 {
 			return nil, fmt.Errorf("%w: number of partitions must be larger than 0", ErrInvalidPartitions)
+		}
+		if n > MaxPartitions {
+			return nil, fmt.Errorf("%w: %d partitions is more than Ordo's limit of %d per topic", ErrInvalidPartitions, n, MaxPartitions)
 		}
 		if rf <= 0 {
 			return nil, fmt.Errorf("%w: replication factor must be larger than 0", ErrInvalidReplicationFactor)
@@ -226,6 +238,9 @@ func (c *Controller) CreatePartitions(name string, count int32, assignment [][]i
 	}
 	if count == have {
 		return fmt.Errorf("%w: topic already has %d partitions", ErrInvalidPartitions, have)
+	}
+	if count > MaxPartitions {
+		return fmt.Errorf("%w: %d partitions is more than Ordo's limit of %d per topic", ErrInvalidPartitions, count, MaxPartitions)
 	}
 	brokers := c.image.BrokerIDs()
 	rf := int16(len(t.Partitions[0].Replicas))

@@ -33,6 +33,7 @@ func TestCreateTopicValidates(t *testing.T) {
 		"zero parts":     {CreateTopic{Name: "t", NumPartitions: 0, ReplicationFactor: 1}, ErrInvalidPartitions},
 		"rf too big":     {CreateTopic{Name: "t", NumPartitions: 1, ReplicationFactor: 2}, ErrInvalidReplicationFactor},
 		"rf zero":        {CreateTopic{Name: "t", NumPartitions: 1, ReplicationFactor: 0}, ErrInvalidReplicationFactor},
+		"too many parts": {CreateTopic{Name: "t", NumPartitions: 33554432, ReplicationFactor: 1}, ErrInvalidPartitions},
 		"bad config":     {CreateTopic{Name: "t", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]string{"retention.ms": "x"}}, topicconfig.ErrInvalidConfig},
 		"unknown config": {CreateTopic{Name: "t", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]string{"nope": "1"}}, topicconfig.ErrInvalidConfig},
 		"unknown broker": {CreateTopic{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignment: [][]int32{{7}}}, ErrInvalidReplicaAssignment},
@@ -73,6 +74,7 @@ func TestChangesSurviveCrash(t *testing.T) {
 	require.NoError(t, c.CreatePartitions("a", 4, nil, false))
 	require.ErrorIs(t, c.CreatePartitions("a", 4, nil, false), ErrInvalidPartitions)
 	require.ErrorIs(t, c.CreatePartitions("a", 3, nil, false), ErrInvalidPartitions)
+	require.ErrorIs(t, c.CreatePartitions("a", 33554432, nil, false), ErrInvalidPartitions, "a fuzzed count must not exhaust memory")
 	require.NoError(t, c.UpdateConfigs("a", func(cur map[string]string) (map[string]string, error) {
 		cur["cleanup.policy"] = "compact"
 		delete(cur, "retention.ms")

@@ -21,6 +21,14 @@ import (
 //     response waits until the batches are committed (fsynced first under
 //     the default flush policy), with acks=0 no response is written at all
 //   - TimeoutMillis bounds the wait: REQUEST_TIMED_OUT after it
+//   - batches with a producer id (idempotent producers, KIP-98) are checked
+//     against the partition's producer state under the append lock: a
+//     retried batch is not appended again and is answered with its original
+//     base offset once that is committed; a gap is
+//     OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH, an
+//     unknown producer not starting at sequence 0 UNKNOWN_PRODUCER_ID (see
+//     partition/producerstate.go); transactional batches are
+//     INVALID_TXN_STATE (no transactions yet)
 //
 // Version notes:
 //   - v3: TransactionalID, record batch v2 only

@@ -5,8 +5,10 @@ import (
 	"errors"
 
 	"github.com/ordo-broker/ordo/broker/controller"
+	"github.com/ordo-broker/ordo/broker/group"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/producerid"
 	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -32,6 +34,15 @@ var codes = []struct {
 	{partition.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
 	{partition.ErrTimeout, kerr.RequestTimedOut},
 	{partition.ErrStopped, kerr.NotLeaderForPartition},
+	{partition.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{partition.ErrUnknownProducerID, kerr.UnknownProducerID},
+	{partition.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{partition.ErrInvalidProducerBatch, kerr.InvalidRecord},
+	{partition.ErrTransactionalBatch, kerr.InvalidTxnState},
+	{producerid.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	// KAFKA-14417: a retriable code, where REQUEST_TIMED_OUT made older
+	// clients give up.
+	{producerid.ErrNoBlock, kerr.CoordinatorLoadInProgress},
 	{controller.ErrTopicExists, kerr.TopicAlreadyExists},
 	{controller.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
 	{controller.ErrInvalidPartitions, kerr.InvalidPartitions},
@@ -41,6 +52,25 @@ var codes = []struct {
 	{metadata.ErrInvalidTopic, kerr.InvalidTopicException},
 	{topicconfig.ErrInvalidRequest, kerr.InvalidRequest},
 	{topicconfig.ErrInvalidConfig, kerr.InvalidConfig},
+	{group.ErrNotCoordinator, kerr.NotCoordinator},
+	{group.ErrCoordinatorLoadInProgress, kerr.CoordinatorLoadInProgress},
+	{group.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
+	{group.ErrInvalidGroupID, kerr.InvalidGroupID},
+	{group.ErrGroupIDNotFound, kerr.GroupIDNotFound},
+	{group.ErrUnknownMemberID, kerr.UnknownMemberID},
+	{group.ErrMemberIDRequired, kerr.MemberIDRequired},
+	{group.ErrIllegalGeneration, kerr.IllegalGeneration},
+	{group.ErrRebalanceInProgress, kerr.RebalanceInProgress},
+	{group.ErrInconsistentGroupProtocol, kerr.InconsistentGroupProtocol},
+	{group.ErrFencedInstanceID, kerr.FencedInstanceID},
+	{group.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout},
+	{group.ErrNonEmptyGroup, kerr.NonEmptyGroup},
+	{group.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic},
+	{group.ErrOffsetMetadataTooLarge, kerr.OffsetMetadataTooLarge},
+	// Kafka answers a write of __consumer_offsets that failed for a reason
+	// the client cannot act on (a batch too large) with this; the
+	// coordinator logs the cause.
+	{group.ErrWriteFailed, kerr.UnknownServerError},
 	{context.Canceled, kerr.RequestTimedOut},
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ordo-broker/ordo/broker/fs"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/producerid"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -35,8 +36,9 @@ func newFuzzHandlers(t testing.TB) *Handlers {
 	t.Cleanup(func() { _ = parts.Close(); _ = ctl.Close() })
 	return New(Deps{
 		NodeID: 0, Controller: ctl, Partitions: parts, AutoCreateTopics: true,
-		Defaults: controller.Defaults{NumPartitions: 1, ReplicationFactor: 1},
-		Logger:   logger,
+		ProducerIDs: producerid.New(ctl, 0),
+		Defaults:    controller.Defaults{NumPartitions: 1, ReplicationFactor: 1},
+		Logger:      logger,
 	})
 }
 
@@ -133,7 +135,7 @@ func seedFrames() [][]byte {
 	for _, r := range []kmsg.Request{
 		kmsg.NewPtrApiVersionsRequest(), meta, produce, fetch, list, create, desc, incr, del, ofle,
 		kmsg.NewPtrDescribeClusterRequest(), kmsg.NewPtrCreatePartitionsRequest(), kmsg.NewPtrDeleteTopicsRequest(),
-		kmsg.NewPtrAlterConfigsRequest(),
+		kmsg.NewPtrAlterConfigsRequest(), kmsg.NewPtrInitProducerIDRequest(),
 	} {
 		lo, hi, _ := (&Handlers{}).VersionRange(r.Key())
 		for _, v := range []int16{lo, hi} {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/ordo-broker/ordo/broker/controller"
+	"github.com/ordo-broker/ordo/broker/group"
 	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/producerid"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -24,6 +26,11 @@ type Deps struct {
 	NodeID     int32
 	Controller *controller.Controller
 	Partitions *partition.Manager
+	// Groups is the group coordinator (FindCoordinator, JoinGroup, ...,
+	// OffsetCommit, OffsetFetch).
+	Groups *group.Coordinator
+	// ProducerIDs hands out producer ids and epochs (InitProducerId).
+	ProducerIDs *producerid.Manager
 	// AutoCreateTopics is auto.create.topics.enable.
 	AutoCreateTopics bool
 	// Defaults are num.partitions and default.replication.factor.

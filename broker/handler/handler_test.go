@@ -357,6 +357,9 @@ func TestApiVersionsListsOnlyRegisteredKeys(t *testing.T) {
 	require.Equal(t, [2]int16{0, 4}, got[18])
 	require.Equal(t, [2]int16{3, 11}, got[0])
 	require.Equal(t, [2]int16{4, 12}, got[1])
-	require.NotContains(t, got, int16(22), "InitProducerId is not served yet")
+	require.Equal(t, [2]int16{0, 4}, got[22], "InitProducerId")
+	for _, txn := range []int16{24, 25, 26, 27, 28} {
+		require.NotContains(t, got, txn, "transaction APIs are not served")
+	}
 	require.NotContains(t, got, int16(11), "groups are not served yet")
 }

@@ -13,7 +13,10 @@ type Image struct {
 	ClusterID string
 	Brokers   map[int32]BrokerRecord
 	Topics    map[string]*Topic
-	byID      map[TopicID]string
+	// NextProducerID is the first producer id no broker has been given
+	// yet (see ProducerIDsRecord).
+	NextProducerID int64
+	byID           map[TopicID]string
 }
 
 // Topic is one topic in an image.
@@ -59,10 +62,11 @@ func (im *Image) BrokerIDs() []int32 {
 // error and nothing is applied: the controller only writes records that fit.
 func (im *Image) Apply(recs ...Record) (*Image, error) {
 	next := &Image{
-		ClusterID: im.ClusterID,
-		Brokers:   maps.Clone(im.Brokers),
-		Topics:    maps.Clone(im.Topics),
-		byID:      maps.Clone(im.byID),
+		ClusterID:      im.ClusterID,
+		Brokers:        maps.Clone(im.Brokers),
+		Topics:         maps.Clone(im.Topics),
+		NextProducerID: im.NextProducerID,
+		byID:           maps.Clone(im.byID),
 	}
 	// Topics touched by this batch are copied once, so the old image's
 	// topics stay untouched.
@@ -132,6 +136,13 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 			}
 			delete(next.Topics, name)
 			delete(next.byID, r.RemoveTopic.TopicID)
+		case r.ProducerIDs != nil:
+			// Ids only move forward: a block must never be handed out
+			// twice.
+			if r.ProducerIDs.NextProducerID <= next.NextProducerID {
+				return nil, fmt.Errorf("record %d: next producer id %d is not above %d", i, r.ProducerIDs.NextProducerID, next.NextProducerID)
+			}
+			next.NextProducerID = r.ProducerIDs.NextProducerID
 		default:
 			return nil, fmt.Errorf("record %d: empty", i)
 		}

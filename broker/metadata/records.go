@@ -1,5 +1,6 @@
 // Package metadata holds the cluster metadata image: brokers, topics, their
-// partitions (replicas, ISR, leader, leader epoch) and topic config overrides.
+// partitions (replicas, ISR, leader, leader epoch), topic config overrides
+// and the producer id blocks handed out.
 // Like KRaft (KIP-500), the image is built by applying metadata records in
 // order; Apply is pure, so the same records always give the same image, and
 // the records can later be carried by a Raft log without changing this code.
@@ -44,6 +45,7 @@ type Record struct {
 	Config      *ConfigRecord      `json:"config,omitempty"`
 	RemoveTopic *RemoveTopicRecord `json:"remove_topic,omitempty"`
 	Broker      *BrokerRecord      `json:"broker,omitempty"`
+	ProducerIDs *ProducerIDsRecord `json:"producer_ids,omitempty"`
 }
 
 // TopicRecord creates a topic (KRaft's TopicRecord).
@@ -84,4 +86,13 @@ type BrokerRecord struct {
 	Host   string `json:"host"`
 	Port   int32  `json:"port"`
 	Rack   string `json:"rack,omitempty"`
+}
+
+// ProducerIDsRecord hands out the block of producer ids below NextProducerID
+// to Broker (KRaft's ProducerIdsRecord, KIP-730): every id below it has been
+// given to some broker, so no id is ever handed out twice, across restarts
+// and crashes, once the record is durable.
+type ProducerIDsRecord struct {
+	Broker         int32 `json:"broker"`
+	NextProducerID int64 `json:"next_producer_id"`
 }

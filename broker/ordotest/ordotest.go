@@ -76,8 +76,9 @@ func (b *Broker) start() {
 		b.t.Fatalf("ordotest: starting broker: %v", err)
 	}
 	b.Broker = bb
-	// A restart keeps the address clients already know.
-	b.cfg.Listen = bb.Addr()
+	// A restart keeps the address clients already know (the bound one:
+	// Addr is the advertised address, which may be a test's proxy).
+	b.cfg.Listen = bb.ListenAddr()
 }
 
 // Restart closes the broker cleanly and starts it again on the same data

@@ -169,7 +169,13 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 		_ = log.Close()
 		return nil, err
 	}
+	producers, err := loadProducerStates(log, m.now())
+	if err != nil {
+		_ = log.Close()
+		return nil, err
+	}
 	p := newPartition(t, pr, log, cfg)
+	p.producers = producers
 	p.sig = &m.sig
 	return p, nil
 }

@@ -4,7 +4,8 @@
 // flush policy, checks leader epochs (KIP-320) and wakes long-polling
 // fetches when the high watermark moves.
 //
-// Lock order: Manager.mu before Partition.mu; never the other way round.
+// Lock order: Manager.mu before Partition.appendMu before Partition.mu; never
+// the other way round.
 package partition
 
 import (
@@ -40,6 +41,10 @@ type Partition struct {
 	// appendMu serialises appends so offsets are handed out in the order
 	// batches arrive, and so the LogAppendTime stamp is monotonic.
 	appendMu sync.Mutex
+	// producers is the idempotent producers' state (producerstate.go),
+	// guarded by appendMu: a batch is checked and appended under one lock,
+	// so two in-flight retries can never both pass as new.
+	producers *producerStates
 
 	mu          sync.Mutex
 	leader      int32
@@ -148,9 +153,15 @@ type Appended struct {
 	// fsync tells whether the flush policy wants the append on disk before
 	// it counts as committed.
 	fsync bool
+	// Duplicate says the batches were an idempotent producer's retry of
+	// batches already in the log: nothing was appended, and the offsets
+	// are the original ones (waiting for them to be committed still
+	// applies).
+	Duplicate bool
 }
 
-// Append validates and appends a produce payload. It returns once the
+// Append validates and appends a produce payload. It takes records over:
+// storage rewrites offsets in place, so the caller must not reuse them. It returns once the
 // batches have offsets; WaitCommitted then waits until they are committed.
 // now is the broker clock's reading, used for LogAppendTime.
 func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
@@ -177,13 +188,29 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 	if cfg.MessageTimestampType == "LogAppendTime" {
 		logAppendTime = now.UnixMilli()
 	}
+	fsync := cfg.SyncEachAppend()
 	p.appendMu.Lock()
-	info, err := p.log.Append(records, epoch, logAppendTime)
+	p.producers.maybeExpire(now)
+	orig, dup, err := p.producers.check(batches)
+	if err != nil || dup {
+		p.appendMu.Unlock()
+		if err != nil {
+			return Appended{}, err
+		}
+		return Appended{AppendInfo: orig, fsync: fsync, Duplicate: true}, nil
+	}
+	info, err := p.log.AppendBatches(records, batches, epoch, logAppendTime)
+	if err == nil {
+		for _, b := range info.Batches {
+			if b.ProducerID >= 0 {
+				p.producers.apply(b, now)
+			}
+		}
+	}
 	p.appendMu.Unlock()
 	if err != nil {
 		return Appended{}, err
 	}
-	fsync := cfg.SyncEachAppend()
 	if !fsync {
 		// Interval flush: the record is committed once written; the
 		// flusher makes it durable later (Kafka's default trade-off).

@@ -1,0 +1,72 @@
+package partition
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ordo-broker/ordo/broker/storage"
+)
+
+// loadReadBytes is how much of the log one read takes while rebuilding the
+// producer state.
+const loadReadBytes = 1 << 20
+
+// loadProducerStates rebuilds a partition's producer state from its log: it
+// replays the headers of every batch from the log start offset to the log
+// end offset, as Kafka's ProducerStateManager does from its last snapshot,
+// then drops producers whose last batch is timestamped more than
+// producerIDExpiration ago.
+//
+// The scan reads the whole log (headers are parsed, records are not); Kafka
+// bounds it with producer state snapshots at segment rolls, which Ordo does
+// not write yet. Producers whose batches are all below the log start offset
+// (DeleteRecords) are not in the rebuilt state: their next batch with a
+// sequence other than 0 gets UNKNOWN_PRODUCER_ID, which clients answer by
+// bumping their epoch.
+func loadProducerStates(log *storage.Log, now time.Time) (*producerStates, error) {
+	s := newProducerStates()
+	end := log.LogEndOffset()
+	for offset := log.LogStartOffset(); offset < end; {
+		raw, err := log.Read(offset, end, loadReadBytes, true)
+		if err != nil {
+			return nil, fmt.Errorf("partition: rebuilding producer state at offset %d: %w", offset, err)
+		}
+		batches, err := storage.ParseBatchHeaders(raw)
+		if err != nil {
+			return nil, fmt.Errorf("partition: rebuilding producer state at offset %d: %w", offset, err)
+		}
+		if len(batches) == 0 {
+			return nil, fmt.Errorf("partition: rebuilding producer state: no batch at offset %d below the log end %d", offset, end)
+		}
+		for _, b := range batches {
+			if b.ProducerID >= 0 && !b.Control() {
+				s.apply(b, now)
+			}
+			offset = b.LastOffset() + 1
+		}
+	}
+	s.expireByTimestamp(now)
+	return s, nil
+}
+
+// TruncateTo removes the offsets >= offset from the log (a follower cutting
+// back to its leader's epoch end, KIP-101) and rebuilds the producer state
+// from what is left, as Kafka reloads it after a truncation: the windows
+// must not remember batches that are gone, or a retry of one would be
+// answered as a duplicate with an offset that no longer holds it.
+func (p *Partition) TruncateTo(offset int64, now time.Time) error {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if err := p.log.Truncate(offset); err != nil {
+		return err
+	}
+	s, err := loadProducerStates(p.log, now)
+	if err != nil {
+		return err
+	}
+	p.producers = s
+	p.mu.Lock()
+	p.hw = min(p.hw, p.log.LogEndOffset())
+	p.mu.Unlock()
+	return nil
+}
