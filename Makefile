@@ -21,7 +21,7 @@ help:
 	@echo "make lint    go vet and a gofmt check"
 	@echo "make bench   Go benchmarks of broker/, then ordo-bench Ordo vs kfake, interval flush and fsync"
 	@echo "make fuzz    fuzz the wire layer's request decoding for 60s"
-	@echo "make chaos   a 60s recorded workload against a live broker, checked by both history checkers"
+	@echo "make chaos   a 60s recorded workload against a live broker, checked by both history checkers; then the failpoint runs (-tags failpoints)"
 	@echo "make run     run a broker on 127.0.0.1:9092 with data in ./ordo-data (ARGS='...' for flags)"
 	@echo "make deps    install kcat and kafkajs for the client tests (scripts/install-test-deps.sh)"
 	@echo "make clean   remove $(BIN)/"
@@ -31,11 +31,15 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# The second run builds the failpoints in (-tags failpoints): the wrapper's
+# own tests and the planted-bug and fault runs of chaos/.
 test:
 	$(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) ./...
+	$(GO) test -race -count=1 -timeout 10m -tags failpoints $(TESTFLAGS) ./broker/failpoints/ ./chaos/...
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags failpoints ./...
 	@unformatted=$$($(FIND_GO) | xargs -0 -r gofmt -l); \
 	if [ -n "$$unformatted" ]; then \
 		echo "gofmt would change these files (run gofmt -w on them):"; \
@@ -52,9 +56,12 @@ fuzz:
 	$(GO) test -fuzz=FuzzRequest -fuzztime=60s ./broker/wire/
 
 # A longer recorded workload than make test's, checked by the static checker
-# and porcupine; ORDO_SEED=N replays one.
+# and porcupine, then the failpoint runs of chaos/ (faults that must pass,
+# planted bugs that must be caught) with 10 s of load each; ORDO_SEED=N
+# replays one's client schedule.
 chaos:
 	ORDO_WORKLOAD_DURATION=$${ORDO_WORKLOAD_DURATION:-60s} $(GO) test -race -count=1 -timeout 10m -run 'TestLiveWorkload$$' -v ./linearizability/workload/
+	ORDO_CHAOS_DURATION=$${ORDO_CHAOS_DURATION:-10s} $(GO) test -race -count=1 -timeout 10m -tags failpoints -v ./chaos/...
 
 run:
 	$(GO) run ./cmd/ordo $(ARGS)

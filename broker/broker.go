@@ -130,6 +130,13 @@ func Start(cfg Config) (*Broker, error) {
 		defer b.wg.Done()
 		b.flushLoop()
 	}()
+	if cfg.LogCleanerInterval > 0 {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.partitions.RunCleaner(b.stopFlusher, cfg.LogCleanerInterval)
+		}()
+	}
 	b.logger.Info("broker started", "addr", b.addr, "data_dir", cfg.DataDir, "cluster_id", props.clusterID)
 	return b, nil
 }
@@ -226,6 +233,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = d.FlushInterval
+	}
+	if cfg.LogCleanerInterval == 0 {
+		cfg.LogCleanerInterval = d.LogCleanerInterval
 	}
 	if cfg.MaxFrameBytes <= 0 {
 		cfg.MaxFrameBytes = d.MaxFrameBytes

@@ -39,6 +39,14 @@ type Config struct {
 	// MaxFrameBytes bounds a request frame (socket.request.max.bytes).
 	// Default 100 MiB.
 	MaxFrameBytes int32
+	// LogCleanerInterval is how often the log cleaner visits every
+	// partition: retention (retention.ms, retention.bytes) for
+	// cleanup.policy=delete and a compaction pass for compact. Default
+	// 30s: Kafka checks retention every 5 minutes
+	// (log.retention.check.interval.ms) and its cleaner backs off 15 seconds
+	// (log.cleaner.backoff.ms) when idle; Ordo runs both in one loop. Tests
+	// set it to milliseconds; negative turns the cleaner off.
+	LogCleanerInterval time.Duration
 	// OffsetsTopicPartitions is offsets.topic.num.partitions: how many
 	// partitions __consumer_offsets gets when the group coordinator creates
 	// it, on the first group request. Default 50, as Kafka; tests use a
@@ -71,6 +79,8 @@ func DefaultConfig() Config {
 		DefaultPartitions: 1,
 		FlushInterval:     time.Second,
 		MaxFrameBytes:     100 << 20,
+
+		LogCleanerInterval: 30 * time.Second,
 
 		OffsetsTopicPartitions:     50,
 		GroupInitialRebalanceDelay: 3 * time.Second,

@@ -23,6 +23,12 @@ type partitionFacts struct {
 	endSeenOp int   // the op that showed it (-1: none)
 	drain     *Op   // the final drain of this partition, if any
 	drainEnd  int64 // the final log end: the drain's high watermark or beyond if it read further
+
+	// Keys, for compacted topics: the key at each offset whose key is
+	// known (from a keyed produce or a read), and each key's highest
+	// known offset.
+	keyAt     map[int64]string
+	lastOfKey map[string]int64
 }
 
 type valueAt struct {
@@ -44,7 +50,8 @@ func factsOf(h History) map[TopicPartition]*partitionFacts {
 		f, ok := all[tp]
 		if !ok {
 			f = &partitionFacts{tp: tp, known: map[int64]map[string][]int{}, seenAt: map[string]map[int64][]int{},
-				readBy: map[string][]int{}, firstRead: map[valueAt]int{}, produced: map[string][]int{}, endSeenOp: -1}
+				readBy: map[string][]int{}, firstRead: map[valueAt]int{}, produced: map[string][]int{}, endSeenOp: -1,
+				keyAt: map[int64]string{}, lastOfKey: map[string]int64{}}
 			all[tp] = f
 		}
 		return f
@@ -59,6 +66,9 @@ func factsOf(h History) map[TopicPartition]*partitionFacts {
 				if op.Outcome == OK {
 					f.place(op.Offsets[j], v, i)
 					f.acked = append(f.acked, ackedValue{v, op.Offsets[j], i})
+					if j < len(op.Keys) {
+						f.keyed(op.Offsets[j], op.Keys[j])
+					}
 				}
 			}
 		case KindPoll, KindFetch:
@@ -66,6 +76,7 @@ func factsOf(h History) map[TopicPartition]*partitionFacts {
 				f := get(TopicPartition{r.Topic, r.Partition})
 				f.place(r.Offset, r.Value, i)
 				f.read(r, h, i)
+				f.keyed(r.Offset, r.Key)
 			}
 			for _, fe := range op.Fetched {
 				if fe.Error == "" {
@@ -146,6 +157,57 @@ func (f *partitionFacts) sawEnd(end int64, op int) {
 func (f *partitionFacts) knownBetween(a, b int64) bool {
 	i := sort.Search(len(f.knownSorted), func(i int) bool { return f.knownSorted[i] > a })
 	return i < len(f.knownSorted) && f.knownSorted[i] < b
+}
+
+// keyed notes that offset holds a record with key ("": unknown).
+func (f *partitionFacts) keyed(offset int64, key string) {
+	if key == "" {
+		return
+	}
+	f.keyAt[offset] = key
+	if last, ok := f.lastOfKey[key]; !ok || offset > last {
+		f.lastOfKey[key] = offset
+	}
+}
+
+// compactable reports whether compaction may remove the record at offset:
+// a later offset holds the same key, or it is a tombstone (value ""),
+// which goes after delete.retention.ms. On a compacted topic, reads may
+// skip exactly these. A record whose key the history does not know cannot
+// be judged, so it counts as compactable (checkStatic notes how many).
+func (f *partitionFacts) compactable(offset int64, value string) bool {
+	if value == "" {
+		return true
+	}
+	key, ok := f.keyAt[offset]
+	return !ok || f.lastOfKey[key] > offset
+}
+
+// unkeyed counts the acknowledged values whose key the history does not
+// know.
+func (f *partitionFacts) unkeyed() int {
+	n := 0
+	for _, a := range f.acked {
+		if _, ok := f.keyAt[a.offset]; !ok && a.value != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// liveBetween reports whether some offset strictly between a and b holds a
+// known value that compaction may not remove.
+func (f *partitionFacts) liveBetween(a, b int64) bool {
+	i := sort.Search(len(f.knownSorted), func(i int) bool { return f.knownSorted[i] > a })
+	for ; i < len(f.knownSorted) && f.knownSorted[i] < b; i++ {
+		o := f.knownSorted[i]
+		for v := range f.known[o] {
+			if !f.compactable(o, v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // completeDrain reports whether the partition was drained to its end.

@@ -59,11 +59,14 @@ const (
 	SpecEarliest = "earliest"
 )
 
-// Record is one record a read returned.
+// Record is one record a read returned. Key matters only on compacted
+// topics (Options.Compacted), where a record with Value "" is a tombstone
+// (a null value).
 type Record struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition,omitempty"`
 	Offset    int64  `json:"offset,omitempty"`
+	Key       string `json:"key,omitempty"`
 	Value     string `json:"value"`
 }
 
@@ -98,6 +101,9 @@ type Op struct {
 
 	Values  []string `json:"values,omitempty"`
 	Offsets []int64  `json:"offsets,omitempty"`
+	// Keys are the produced records' keys, one per value (or none):
+	// compacted topics are judged per key. A tombstone's value is "".
+	Keys []string `json:"keys,omitempty"`
 
 	Records        []Record  `json:"records,omitempty"`
 	Fetched        []Fetched `json:"fetched,omitempty"`
@@ -155,6 +161,9 @@ func (h History) Validate() error {
 			}
 			if op.Outcome == OK && len(op.Offsets) != len(op.Values) {
 				return bad("an ok produce needs one offset per value (%d values, %d offsets)", len(op.Values), len(op.Offsets))
+			}
+			if len(op.Keys) > 0 && len(op.Keys) != len(op.Values) {
+				return bad("a produce with keys needs one key per value (%d values, %d keys)", len(op.Values), len(op.Keys))
 			}
 		case KindFetch:
 			for _, r := range op.Records {

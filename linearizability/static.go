@@ -29,13 +29,16 @@ func checkStatic(h History, facts map[TopicPartition]*partitionFacts, opts Optio
 	holes := &holeSet{}
 	var out []Anomaly
 	for _, f := range sortedPartitions(facts) {
+		compacted := opts.compacted(f.tp.Topic)
 		out = append(out, inconsistentOffsets(f)...)
-		out = append(out, duplicates(f)...)
+		out = append(out, duplicates(f, compacted)...)
 		out = append(out, definiteErrorsVisible(h, f)...)
-		out = append(out, lostAndUnseen(f)...)
+		out = append(out, lostAndUnseen(f, compacted)...)
 		out = append(out, logTruncation(f)...)
-		if !opts.compacted(f.tp.Topic) {
+		if !compacted {
 			drainHoles(f, holes)
+		} else if n := f.unkeyed(); n > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is compacted but %d acknowledged values have no key in the history: lost-write, unseen and poll-skip are not judged for them", f.tp, n))
 		}
 		if f.drain == nil && len(f.acked) > 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s has no final drain: unseen, log-truncation and holes outside what readers read through are not judged there", f.tp))

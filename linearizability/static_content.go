@@ -27,12 +27,13 @@ func inconsistentOffsets(f *partitionFacts) []Anomaly {
 	return out
 }
 
-// duplicates: a value at more than one offset.
-func duplicates(f *partitionFacts) []Anomaly {
+// duplicates: a value at more than one offset. On a compacted topic the
+// value "" is a tombstone, which many offsets hold.
+func duplicates(f *partitionFacts, compacted bool) []Anomaly {
 	var out []Anomaly
 	for _, v := range sortedKeys(f.seenAt) {
 		at := f.seenAt[v]
-		if len(at) < 2 {
+		if len(at) < 2 || compacted && v == "" {
 			continue
 		}
 		offsets := make([]int64, 0, len(at))
@@ -68,14 +69,20 @@ func definiteErrorsVisible(h History, f *partitionFacts) []Anomaly {
 // lostAndUnseen: acknowledged values nobody read. Below the highest offset
 // read (and not below the lowest: a reader that started later never passed
 // there) it is a lost write; otherwise, once a complete drain passed, it is
-// unseen. Values below the final log start were deleted, not lost.
-func lostAndUnseen(f *partitionFacts) []Anomaly {
+// unseen. Values below the final log start were deleted, not lost. On a
+// compacted topic reads see a subsequence of the log that must hold the
+// latest value of every key: only those are judged (values superseded by
+// a later one of their key and tombstones may be gone).
+func lostAndUnseen(f *partitionFacts, compacted bool) []Anomaly {
 	var out []Anomaly
 	for _, a := range f.acked {
 		if len(f.readBy[a.value]) > 0 {
 			continue
 		}
 		if f.drain != nil && a.offset < f.drain.LogStartOffset {
+			continue
+		}
+		if compacted && f.compactable(a.offset, a.value) {
 			continue
 		}
 		switch {

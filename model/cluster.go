@@ -1,7 +1,8 @@
 // Package model is the sequential specification of what a Kafka client can
-// observe from Ordo: topics and partitions, records at dense offsets, the log
-// start offset and the high watermark, idempotent producers' sequence
-// windows, committed consumer-group offsets and DeleteRecords.
+// observe from Ordo: topics and partitions, records at offsets (dense unless
+// compacted), the log start offset and the high watermark, idempotent
+// producers' sequence windows, committed consumer-group offsets,
+// DeleteRecords and compaction.
 //
 // It is a pure state machine in the style of etcd-io/raft: every operation
 // takes values and returns values, with no goroutines, clocks or I/O, so the
@@ -24,6 +25,8 @@
 //     other brokers; the model sees the whole cluster).
 //   - Fetch returns records from the requested offset exactly; Kafka returns
 //     whole batches and clients drop the records before the offset.
+//   - Compaction happens only when Compact is called, over an offset range
+//     the caller names; Kafka's cleaner picks its range and its moment.
 //   - Offset commits need no group membership (kgo, like every client, may
 //     commit for a group with no members: generation -1).
 package model
@@ -42,8 +45,13 @@ const maxTopicNameLength = 249
 // ignored in a produce request and set in a fetch response.
 type Record struct {
 	Offset int64
-	Key    string
-	Value  string
+	// Key "" stands for a record without a key: the model does not tell a
+	// null key from an empty one (Kafka does).
+	Key   string
+	Value string
+	// Tombstone says the value is null (Value is then ""): in a compacted
+	// topic, the record deletes its key (see Compact).
+	Tombstone bool
 }
 
 // Cluster is the whole observable state. The zero value is not usable: call

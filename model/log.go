@@ -1,10 +1,14 @@
 package model
 
-// partitionLog is one partition: records at dense offsets from logStart to
-// the log end offset, and the producer state that guards idempotent appends.
+import "sort"
+
+// partitionLog is one partition: records in offset order from logStart to
+// the log end offset, dense unless Compact removed some, and the producer
+// state that guards idempotent appends.
 type partitionLog struct {
 	logStart  int64
-	records   []Record // records[i] is at offset logStart+i
+	end       int64    // the log end offset
+	records   []Record // by offset; records[i] is at offset logStart+i until a compaction
 	producers map[int64]*producerEntry
 }
 
@@ -15,6 +19,7 @@ func newPartitionLog() *partitionLog {
 func (p *partitionLog) clone() *partitionLog {
 	n := &partitionLog{
 		logStart:  p.logStart,
+		end:       p.end,
 		records:   append([]Record(nil), p.records...),
 		producers: make(map[int64]*producerEntry, len(p.producers)),
 	}
@@ -25,7 +30,12 @@ func (p *partitionLog) clone() *partitionLog {
 }
 
 // logEnd is the log end offset: the offset the next record gets.
-func (p *partitionLog) logEnd() int64 { return p.logStart + int64(len(p.records)) }
+func (p *partitionLog) logEnd() int64 { return p.end }
+
+// index is the position in records of the first record at or after offset.
+func (p *partitionLog) index(offset int64) int {
+	return sort.Search(len(p.records), func(i int) bool { return p.records[i].Offset >= offset })
+}
 
 // highWatermark is the first offset not yet committed. One node commits what
 // it appends, so it is the log end offset.
@@ -35,8 +45,9 @@ func (p *partitionLog) highWatermark() int64 { return p.logEnd() }
 func (p *partitionLog) append(records []Record) int64 {
 	base := p.logEnd()
 	for i, r := range records {
-		p.records = append(p.records, Record{Offset: base + int64(i), Key: r.Key, Value: r.Value})
+		p.records = append(p.records, Record{Offset: base + int64(i), Key: r.Key, Value: r.Value, Tombstone: r.Tombstone})
 	}
+	p.end = base + int64(len(records))
 	return base
 }
 
@@ -123,10 +134,9 @@ func (c *Cluster) Fetch(req FetchRequest) FetchResponse {
 	if req.Offset < p.logStart || req.Offset > hw {
 		return fail(OffsetOutOfRange)
 	}
-	from := req.Offset - p.logStart
-	to := hw - p.logStart
-	if req.MaxRecords > 0 && to-from > int64(req.MaxRecords) {
-		to = from + int64(req.MaxRecords)
+	from, to := p.index(req.Offset), p.index(hw)
+	if req.MaxRecords > 0 && to-from > req.MaxRecords {
+		to = from + req.MaxRecords
 	}
 	var records []Record
 	if to > from {
@@ -187,7 +197,7 @@ func (c *Cluster) DeleteRecords(topic string, partition int32, before int64) (in
 		return -1, OffsetOutOfRange
 	}
 	if before > p.logStart {
-		p.records = append([]Record(nil), p.records[before-p.logStart:]...)
+		p.records = append([]Record(nil), p.records[p.index(before):]...)
 		p.logStart = before
 	}
 	return p.logStart, None

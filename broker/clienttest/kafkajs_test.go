@@ -66,7 +66,7 @@ type kafkajsReport struct {
 // TestKafkaJS runs js/produce.js (kafkajs admin and an acks=-1 producer)
 // against the broker, checks what kafkajs reported, and consumes the
 // messages with kgo to check they arrived intact. kafkajs can only consume
-// through groups; its consumer test comes with group support.
+// through groups: its consumer is in group_kafkajs_test.go.
 func TestKafkaJS(t *testing.T) {
 	node := requireKafkaJS(t)
 	t.Parallel()

@@ -97,9 +97,6 @@ func (g *Group) State() State { return g.state }
 // ProtocolType is the group's protocol type ("" before any member joined).
 func (g *Group) ProtocolType() string { return g.protocolType }
 
-// Generation is the group's generation.
-func (g *Group) Generation() int32 { return g.generation }
-
 // begin starts handling a call at now.
 func (g *Group) begin(now time.Time) { g.now = now }
 
@@ -127,8 +124,6 @@ func (g *Group) transition(to State) {
 	g.prevState, g.state = g.state, to
 	g.stateSince = g.now
 }
-
-func (g *Group) member(id string) *member { return g.members[id] }
 
 // rebalanceTimeoutMs is the largest rebalance timeout of the members.
 func (g *Group) rebalanceTimeoutMs() int32 {

@@ -35,7 +35,8 @@ func (g *Group) heartbeat(req HeartbeatRequest) error {
 
 // Leave removes members (LeaveGroup; v3+ batches them and may name static
 // members by group.instance.id alone, KIP-345). The group rebalances
-// without them. err is set when the whole request failed.
+// without them; a JoinGroup a leaving member has parked gets
+// UNKNOWN_MEMBER_ID. err is set when the whole request failed.
 func (g *Group) Leave(now time.Time, members []LeaveMember) (out Output, results []LeaveResult, err error) {
 	g.begin(now)
 	if g.state == Dead {
@@ -47,7 +48,7 @@ func (g *Group) Leave(now time.Time, members []LeaveMember) (out Output, results
 		switch {
 		case lm.MemberID == "":
 			if id, ok := staticID(g, lm.InstanceID); ok {
-				g.removeLeaving(id)
+				g.remove(id)
 				left = true
 			} else {
 				r.Err = ErrUnknownMemberID
@@ -57,7 +58,7 @@ func (g *Group) Leave(now time.Time, members []LeaveMember) (out Output, results
 			left = true
 		default:
 			if r.Err = g.validateMember(lm.MemberID, lm.InstanceID); r.Err == nil {
-				g.removeLeaving(lm.MemberID)
+				g.remove(lm.MemberID)
 				left = true
 			}
 		}
@@ -87,13 +88,6 @@ func (g *Group) hasPending(id string) bool {
 	return ok
 }
 
-// removeLeaving removes a member that left or whose session expired. A
-// JoinGroup it has parked gets UNKNOWN_MEMBER_ID, so a client that is still
-// there joins again as a new member.
-func (g *Group) removeLeaving(id string) {
-	g.remove(id)
-}
-
 // heartbeatExpired is the end of a member's session: members waiting in
 // JoinGroup or SyncGroup are exempt (their wait is bounded by the rebalance)
 // unless they are new; anyone else is removed and the group rebalances.
@@ -101,7 +95,7 @@ func (g *Group) heartbeatExpired(m *member) {
 	if !m.isNew && (m.joinWaiter != 0 || m.syncWaiter != 0) {
 		return
 	}
-	g.removeLeaving(m.id)
+	g.remove(m.id)
 	switch {
 	case g.state == Stable || g.state == CompletingRebalance:
 		g.maybePrepareRebalanceOrCompleteJoin()

@@ -2,8 +2,10 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -92,15 +94,25 @@ func (h *Handlers) produce(ctx context.Context, req *wire.Request) wire.Reply {
 	}
 	timeout := time.Duration(r.TimeoutMillis) * time.Millisecond
 	return wire.Later(func() (kmsg.Response, error) {
+		committed := true
 		for _, w := range waits {
 			rp := &resp.Topics[w.ti].Partitions[w.pi]
 			if err := w.p.WaitCommitted(ctx, w.a, timeout); err != nil {
 				rp.ErrorCode = h.errorCode(err)
 				rp.BaseOffset = -1
+				committed = false
 				continue
 			}
 			rp.LogStartOffset = w.p.LogStartOffset()
 		}
+		if committed {
+			if _, ok := failpoints.Eval(failpoints.ProduceDropResponse, h.NodeID); ok {
+				return nil, errDroppedResponse // closes the connection: an ambiguous ack
+			}
+		}
 		return resp, nil
 	})
 }
+
+// errDroppedResponse closes a connection for failpoints.ProduceDropResponse.
+var errDroppedResponse = errors.New("failpoint: produce response dropped after commit")

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 
+	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -56,6 +57,9 @@ func (h *Handlers) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicParti
 	switch rp.Timestamp {
 	case -1:
 		sp.Offset = p.HighWatermark()
+		if v, ok := failpoints.Eval(failpoints.StaleHighWatermark, h.NodeID); ok {
+			sp.Offset = max(p.LogStartOffset(), sp.Offset-int64(failpoints.Int(v, 1))) // planted bug
+		}
 	case -2:
 		sp.Offset = p.LogStartOffset()
 	case -3:

@@ -26,6 +26,7 @@ var codes = []struct {
 	{storage.ErrCorruptBatch, kerr.CorruptMessage},
 	{storage.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
 	{storage.ErrInvalidMagic, kerr.InvalidRecord},
+	{storage.ErrNoKey, kerr.InvalidRecord},
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{storage.ErrClosed, kerr.NotLeaderForPartition},
 	{partition.ErrMessageTooLarge, kerr.MessageTooLarge},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordo-broker/ordo/broker/controller"
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/group"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/producerid"
@@ -33,10 +34,21 @@ func newFuzzHandlers(t testing.TB) *Handlers {
 	if _, err := ctl.CreateTopic(controller.CreateTopic{Name: "t", NumPartitions: 2, ReplicationFactor: 1}, controller.Defaults{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = parts.Close(); _ = ctl.Close() })
+	gcfg := group.DefaultConfig()
+	gcfg.InitialRebalanceDelay = 0
+	groups := group.NewCoordinator(group.CoordinatorConfig{NodeID: 0, Partitions: 3, Group: gcfg, Logger: logger}, ctl,
+		func(p int32) group.Log {
+			if pt := parts.Get(group.OffsetsTopic, p); pt != nil {
+				return pt
+			}
+			return nil
+		})
+	ctl.Subscribe(groups.OnImage)
+	t.Cleanup(func() { _ = groups.Close(); _ = parts.Close(); _ = ctl.Close() })
 	return New(Deps{
 		NodeID: 0, Controller: ctl, Partitions: parts, AutoCreateTopics: true,
 		ProducerIDs: producerid.New(ctl, 0),
+		Groups:      groups,
 		Defaults:    controller.Defaults{NumPartitions: 1, ReplicationFactor: 1},
 		Logger:      logger,
 	})
@@ -132,11 +144,11 @@ func seedFrames() [][]byte {
 	ofle.Topics = append(ofle.Topics, ot)
 
 	var out [][]byte
-	for _, r := range []kmsg.Request{
+	for _, r := range append([]kmsg.Request{
 		kmsg.NewPtrApiVersionsRequest(), meta, produce, fetch, list, create, desc, incr, del, ofle,
 		kmsg.NewPtrDescribeClusterRequest(), kmsg.NewPtrCreatePartitionsRequest(), kmsg.NewPtrDeleteTopicsRequest(),
 		kmsg.NewPtrAlterConfigsRequest(), kmsg.NewPtrInitProducerIDRequest(),
-	} {
+	}, seedGroupRequests()...) {
 		lo, hi, _ := (&Handlers{}).VersionRange(r.Key())
 		for _, v := range []int16{lo, hi} {
 			r.SetVersion(v)
@@ -152,4 +164,37 @@ func seedBatch() []byte {
 	rb := kmsg.RecordBatch{Magic: 2, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: 1, Records: rec.AppendTo(nil)}
 	rb.Length = int32(len(rb.AppendTo(nil)) - 12)
 	return rb.AppendTo(nil)
+}
+
+// seedGroupRequests are one request of each group API, for group "g".
+func seedGroupRequests() []kmsg.Request {
+	find := kmsg.NewPtrFindCoordinatorRequest()
+	find.CoordinatorKey, find.CoordinatorKeys = "g", []string{"g"}
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.ProtocolType, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = "g", "consumer", 10000, 10000
+	join.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0}}}
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.MemberID, sync.Generation = "g", "m", 1
+	sync.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: "m", MemberAssignment: []byte{0, 0}}}
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.Generation = "g", "m", 1
+	leave := kmsg.NewPtrLeaveGroupRequest()
+	leave.Group, leave.MemberID = "g", "m"
+	leave.Members = []kmsg.LeaveGroupRequestMember{{MemberID: "m"}}
+	commit := kmsg.NewPtrOffsetCommitRequest()
+	commit.Group, commit.Generation = "g", -1
+	cp := kmsg.NewOffsetCommitRequestTopicPartition()
+	cp.Offset, cp.Metadata = 1, kmsg.StringPtr("m")
+	commit.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{cp}}}
+	fetch := kmsg.NewPtrOffsetFetchRequest()
+	fetch.Group = "g"
+	fetch.Groups = []kmsg.OffsetFetchRequestGroup{{Group: "g"}}
+	desc := kmsg.NewPtrDescribeGroupsRequest()
+	desc.Groups = []string{"g"}
+	del := kmsg.NewPtrDeleteGroupsRequest()
+	del.Groups = []string{"g"}
+	odel := kmsg.NewPtrOffsetDeleteRequest()
+	odel.Group = "g"
+	odel.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}}}
+	return []kmsg.Request{find, join, sync, hb, leave, commit, fetch, desc, kmsg.NewPtrListGroupsRequest(), del, odel}
 }

@@ -361,5 +361,10 @@ func TestApiVersionsListsOnlyRegisteredKeys(t *testing.T) {
 	for _, txn := range []int16{24, 25, 26, 27, 28} {
 		require.NotContains(t, got, txn, "transaction APIs are not served")
 	}
-	require.NotContains(t, got, int16(11), "groups are not served yet")
+	for key, want := range map[int16][2]int16{
+		10: {0, 4}, 11: {0, 9}, 14: {0, 5}, 12: {0, 4}, 13: {0, 5},
+		8: {2, 9}, 9: {1, 9}, 15: {0, 5}, 16: {0, 4}, 42: {0, 2}, 47: {0, 0},
+	} {
+		require.Equal(t, want, got[key], "group API key %d", key)
+	}
 }

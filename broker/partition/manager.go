@@ -175,6 +175,7 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 		return nil, err
 	}
 	p := newPartition(t, pr, log, cfg)
+	p.node = m.nodeID
 	p.producers = producers
 	p.sig = &m.sig
 	return p, nil

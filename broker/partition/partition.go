@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/topicconfig"
@@ -37,6 +38,8 @@ type Partition struct {
 	Index   int32
 
 	log *storage.Log
+	// node is this broker's node id, for failpoints aimed at one broker.
+	node int32
 
 	// appendMu serialises appends so offsets are handed out in the order
 	// batches arrive, and so the LogAppendTime stamp is monotonic.
@@ -158,6 +161,9 @@ type Appended struct {
 	// are the original ones (waiting for them to be committed still
 	// applies).
 	Duplicate bool
+	// unwritten: failpoints.AckWithoutAppend answered the batches without
+	// writing them; there is nothing to wait for.
+	unwritten bool
 }
 
 // Append validates and appends a produce payload. It takes records over:
@@ -184,6 +190,13 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 			return Appended{}, fmt.Errorf("%w: batch of %d bytes > %d", ErrMessageTooLarge, b.Size, cfg.MaxMessageBytes)
 		}
 	}
+	if cfg.Compacts() {
+		// Kafka's LogValidator: a compacted topic refuses records
+		// without a key (INVALID_RECORD).
+		if err := storage.CheckKeys(records, batches); err != nil {
+			return Appended{}, err
+		}
+	}
 	logAppendTime := int64(-1)
 	if cfg.MessageTimestampType == "LogAppendTime" {
 		logAppendTime = now.UnixMilli()
@@ -192,12 +205,22 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 	p.appendMu.Lock()
 	p.producers.maybeExpire(now)
 	orig, dup, err := p.producers.check(batches)
+	if dup {
+		if _, ok := failpoints.Eval(failpoints.SkipIdempotenceCheck, p.node); ok {
+			dup = false // planted bug: the retry is appended again
+		}
+	}
 	if err != nil || dup {
 		p.appendMu.Unlock()
 		if err != nil {
 			return Appended{}, err
 		}
 		return Appended{AppendInfo: orig, fsync: fsync, Duplicate: true}, nil
+	}
+	if _, ok := failpoints.Eval(failpoints.AckWithoutAppend, p.node); ok {
+		info := p.ackWithoutAppend(batches, logAppendTime, now)
+		p.appendMu.Unlock()
+		return Appended{AppendInfo: info, unwritten: true}, nil
 	}
 	info, err := p.log.AppendBatches(records, batches, epoch, logAppendTime)
 	if err == nil {
@@ -216,14 +239,52 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 		// flusher makes it durable later (Kafka's default trade-off).
 		p.advanceHW(info.LastOffset + 1)
 	}
+	if failpoints.Enabled {
+		info = p.reuseOffsets(info)
+	}
 	return Appended{AppendInfo: info, fsync: fsync}, nil
+}
+
+// reuseOffsets is the planted bug failpoints.ReuseOffsets: it answers an
+// append with its offsets rewound by its record count (the offsets of the
+// batch before), when those are still in the log.
+func (p *Partition) reuseOffsets(info storage.AppendInfo) storage.AppendInfo {
+	n := info.LastOffset - info.FirstOffset + 1
+	if info.FirstOffset-n < p.log.LogStartOffset() {
+		return info
+	}
+	if _, ok := failpoints.Eval(failpoints.ReuseOffsets, p.node); ok {
+		info.FirstOffset, info.LastOffset = info.FirstOffset-n, info.LastOffset-n
+	}
+	return info
+}
+
+// ackWithoutAppend is the planted bug failpoints.AckWithoutAppend: the
+// offsets the log would give batches, and the producer state as if they
+// had been appended, with nothing written. appendMu is held.
+func (p *Partition) ackWithoutAppend(batches []storage.Batch, logAppendTime int64, now time.Time) storage.AppendInfo {
+	next := p.log.LogEndOffset()
+	info := storage.AppendInfo{FirstOffset: next, MaxTimestamp: -1, OffsetOfMaxTimestamp: -1, LogAppendTime: logAppendTime}
+	for _, b := range batches {
+		b.BaseOffset = next
+		next = b.LastOffset() + 1
+		if b.ProducerID >= 0 {
+			p.producers.apply(b, now)
+		}
+	}
+	info.LastOffset = next - 1
+	return info
 }
 
 // WaitCommitted waits until the appended batches are committed: on disk if
 // the flush policy says so, and below the high watermark. It honours ctx and
 // timeout (the produce request's timeout → REQUEST_TIMED_OUT).
 func (p *Partition) WaitCommitted(ctx context.Context, a Appended, timeout time.Duration) error {
+	if failpoints.Enabled && a.unwritten {
+		return nil
+	}
 	if a.fsync {
+		failpoints.Eval(failpoints.BeforeFsync, p.node)
 		// Sync shares one fsync among concurrent callers (group commit).
 		if err := p.log.Sync(); err != nil {
 			return err
@@ -273,6 +334,7 @@ func (p *Partition) Read(offset int64, maxBytes int, minOne bool) (records []byt
 // Flush makes everything appended durable and lets the high watermark
 // follow (used by the interval flusher; harmless for fsync topics).
 func (p *Partition) Flush() error {
+	failpoints.Eval(failpoints.BeforeFsync, p.node)
 	if err := p.log.Sync(); err != nil {
 		return err
 	}

@@ -81,16 +81,31 @@ func (b Batch) Control() bool { return b.Attributes&attrControl != 0 }
 
 // ParseBatches validates a produce payload: one or more complete v2 batches
 // back to back, each with a sane length, magic 2, a correct CRC, at least one
-// record and LastOffsetDelta == NumRecords-1 (offsets are dense: this broker
-// never compacts). It returns ErrInvalidMagic or ErrCorruptBatch (wrapped
-// with the reason). It does not copy b.
+// record and LastOffsetDelta == NumRecords-1 (a producer's offsets are
+// dense; only the cleaner makes gaps, see checkCounts). It returns
+// ErrInvalidMagic or ErrCorruptBatch (wrapped with the reason). It does not
+// copy b.
 func ParseBatches(b []byte) ([]Batch, error) {
+	return parseBatches(b, true)
+}
+
+// parseStoredBatches is ParseBatches for batches that may have been
+// compacted (a leader's log, copied by a follower): gaps inside a batch and
+// empty batches are allowed, as checkCounts allows them.
+func parseStoredBatches(b []byte) ([]Batch, error) {
+	return parseBatches(b, false)
+}
+
+func parseBatches(b []byte, dense bool) ([]Batch, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: no batches", ErrCorruptBatch)
 	}
 	var batches []Batch
 	for pos := 0; pos < len(b); {
 		batch, err := parseBatch(b[pos:], true)
+		if err == nil && dense {
+			err = checkDense(batch)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("batch at byte %d: %w", pos, err)
 		}
@@ -150,16 +165,36 @@ func parseHeader(b []byte) (Batch, error) {
 	return h, checkCounts(h)
 }
 
+// checkCounts checks a batch's counts as a stored batch may have them. The
+// cleaner (compact.go) keeps a batch's base offset and last offset delta
+// when it removes records, as Kafka's does, so a compacted batch holds fewer
+// records than its offsets span, and may hold none (an empty batch kept for
+// an idempotent producer's state or for the end of its segment). A
+// producer's batch must also pass checkDense.
 func checkCounts(h Batch) error {
+	switch {
+	case h.NumRecords < 0 || h.LastOffsetDelta < 0:
+		return fmt.Errorf("%w: %d records, last offset delta %d", ErrCorruptBatch, h.NumRecords, h.LastOffsetDelta)
+	case int64(h.NumRecords) > int64(h.LastOffsetDelta)+1:
+		return fmt.Errorf("%w: last offset delta %d with %d records", ErrCorruptBatch, h.LastOffsetDelta, h.NumRecords)
+	case h.NumRecords == 0 && h.Size != batchHeaderSize:
+		return fmt.Errorf("%w: no records in %d bytes", ErrCorruptBatch, h.Size)
+	case h.Compression() == 0 && int64(h.NumRecords)*minRecordSize > int64(h.Size-batchHeaderSize):
+		// Uncompressed records cannot be smaller than minRecordSize: a
+		// count this large is a lie that would burn offsets.
+		return fmt.Errorf("%w: %d records in %d bytes", ErrCorruptBatch, h.NumRecords, h.Size-batchHeaderSize)
+	}
+	return nil
+}
+
+// checkDense checks what a producer's batch must satisfy besides
+// checkCounts: at least one record, at dense offsets.
+func checkDense(h Batch) error {
 	switch {
 	case h.NumRecords < 1:
 		return fmt.Errorf("%w: %d records", ErrCorruptBatch, h.NumRecords)
 	case h.LastOffsetDelta != h.NumRecords-1:
 		return fmt.Errorf("%w: last offset delta %d with %d records", ErrCorruptBatch, h.LastOffsetDelta, h.NumRecords)
-	case h.Compression() == 0 && int64(h.NumRecords)*minRecordSize > int64(h.Size-batchHeaderSize):
-		// Uncompressed records cannot be smaller than minRecordSize: a
-		// count this large is a lie that would burn offsets.
-		return fmt.Errorf("%w: %d records in %d bytes", ErrCorruptBatch, h.NumRecords, h.Size-batchHeaderSize)
 	}
 	return nil
 }

@@ -14,7 +14,11 @@
 // All I/O goes through broker/fs, so tests run the same code on fs.Mem and
 // crash it.
 //
-// Lock order: Log.commit.mu (only to elect a sync leader, never held across
-// I/O) → Log.syncMu (held by a sync round and by operations that delete or
-// rewrite bytes) → Log.mu (the in-memory state).
+// Lock order: Log.cleanMu (one compaction pass at a time; held while it
+// reads and writes cleaned segments, by nothing else) → Log.commit.mu (only
+// to elect a sync leader, never held across I/O) → Log.syncMu (held by a
+// sync round and by operations that delete or rewrite bytes, including the
+// cleaner's swap) → Log.filesMu (read-held by reads while they read
+// segment files, write-held by the swap to close replaced files) → Log.mu
+// (the in-memory state).
 package storage

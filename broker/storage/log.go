@@ -29,6 +29,16 @@ type Log struct {
 	syncMu        sync.Mutex
 	recoveryPoint int64
 
+	// cleanMu serializes compaction passes (cleaner.go); it is taken before
+	// syncMu and never while holding another of the log's locks.
+	cleanMu sync.Mutex
+	// filesMu is held for reading by a read while it reads the segment
+	// files it found under mu (see retry), and for writing by the cleaner's
+	// swap to close the files of the segments it replaced: a read that
+	// started before a swap finishes on the old files, whose records were
+	// in the log when it started, instead of failing or retrying.
+	filesMu sync.RWMutex
+
 	mu       sync.RWMutex
 	cfg      Config
 	segments []*segment // by base offset; the last one is active
@@ -164,7 +174,7 @@ func (l *Log) AppendBatches(records []byte, batches []Batch, epoch int32, logApp
 // end offset and the rest must follow it (ErrOffsetMismatch). Each batch's
 // epoch enters the leader epoch cache. It does not fsync.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
-	batches, err := ParseBatches(records)
+	batches, err := parseStoredBatches(records) // a leader's log may be compacted
 	if err != nil {
 		return AppendInfo{}, err
 	}

@@ -30,7 +30,9 @@ var errReadRaced = errors.New("storage: read kept racing with truncation or dele
 // retry runs a read until it did not race with a change of the log's bytes.
 func (l *Log) retry(read func() (gen uint64, err error)) error {
 	for attempt := 0; ; attempt++ {
+		l.filesMu.RLock()
 		gen, err := read()
+		l.filesMu.RUnlock()
 		if errors.Is(err, ErrClosed) || errors.Is(err, ErrOffsetOutOfRange) {
 			return err
 		}

@@ -14,6 +14,8 @@ import (
 // recover rebuilds the log's state from the folder after a clean or unclean
 // stop, as Kafka's LogLoader does:
 //
+//   - a compaction swap that a crash interrupted is completed, and the
+//     cleaner's unfinished .cleaned files are deleted (swap.go);
 //   - leftovers go: temporary checkpoint files, index files without a log,
 //     segments wholly below the log start offset (a DeleteRecords or full
 //     truncation that crashed before its deletions were durable);
@@ -34,6 +36,12 @@ import (
 //     gone) empties the log and starts it there.
 func (l *Log) recover() error {
 	names, err := l.fsys.ReadDir(l.dir)
+	if err != nil {
+		return err
+	}
+	// A compaction swap interrupted by the crash is completed first, and
+	// the cleaner's unfinished files deleted (swap.go).
+	names, swapped, err := l.completeSwaps(names)
 	if err != nil {
 		return err
 	}
@@ -84,6 +92,13 @@ func (l *Log) recover() error {
 		}
 		l.segments = append(l.segments, s)
 		last := i == len(bases)-1
+		if swapped[base] && !last {
+			if err := l.loadSwapped(s); err != nil {
+				return err
+			}
+			prevRescanned = false
+			continue
+		}
 		if !last && base < l.recoveryPoint {
 			if err := l.loadDurable(s); err != nil {
 				return err

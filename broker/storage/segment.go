@@ -196,11 +196,15 @@ func (s *segment) scanAll(indexInterval int, onBatch func(Batch)) (corrupt, err 
 	}
 }
 
-// checkNext checks that b continues the segment.
+// checkNext checks that b continues the segment: it starts at or after the
+// previous batch's end. A gap between batches is what compaction leaves
+// when it removes whole batches (cleaner.go); a segment's last batch still
+// ends where the next segment begins, because the cleaner keeps it (empty
+// if need be), so recovery's check between segments stays exact.
 func (s *segment) checkNext(b Batch) error {
 	switch {
-	case b.BaseOffset != s.next:
-		return fmt.Errorf("%w: batch at position %d has base offset %d, expected %d", ErrCorruptBatch, b.Position, b.BaseOffset, s.next)
+	case b.BaseOffset < s.next:
+		return fmt.Errorf("%w: batch at position %d has base offset %d, expected %d or more", ErrCorruptBatch, b.Position, b.BaseOffset, s.next)
 	case !s.fits(b.LastOffset()) || int64(b.Position)+int64(b.Size) > math.MaxUint32:
 		return fmt.Errorf("%w: batch at position %d does not fit segment %d", ErrCorruptBatch, b.Position, s.base)
 	}

@@ -162,6 +162,12 @@ func (l *Log) SetLogStartOffset(offset int64) error {
 	if offset <= l.logStart {
 		return nil
 	}
+	return l.setLogStartOffset(offset)
+}
+
+// setLogStartOffset does SetLogStartOffset for logStart < offset <= logEnd
+// (retention.go calls it too). l.syncMu and l.mu are held.
+func (l *Log) setLogStartOffset(offset int64) error {
 	if err := writeFileAtomic(l.fsys, l.dir, logStartOffsetFile, encodeOffsetCheckpoint(offset)); err != nil {
 		return l.fail(err)
 	}

@@ -26,7 +26,7 @@ func (c *Client) Poll(ctx context.Context) kgo.Fetches {
 			return
 		}
 		for _, r := range p.Records {
-			op.Records = append(op.Records, lin.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			op.Records = append(op.Records, lin.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: string(r.Value)})
 		}
 		f := lin.Fetched{Topic: p.Topic, Partition: p.Partition, HighWatermark: p.HighWatermark, LogStartOffset: p.LogStartOffset}
 		if p.Err != nil {

@@ -43,7 +43,7 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int32, offse
 	res, err := c.fetch(ctx, topic, partition, offset, opts)
 	c.end(&op, err)
 	for _, r := range res.Records {
-		op.Records = append(op.Records, lin.Record{Topic: topic, Partition: partition, Offset: r.Offset, Value: string(r.Value)})
+		op.Records = append(op.Records, lin.Record{Topic: topic, Partition: partition, Offset: r.Offset, Key: string(r.Key), Value: string(r.Value)})
 	}
 	if err == nil {
 		op.HighWatermark, op.LogStartOffset = res.HighWatermark, res.LogStartOffset

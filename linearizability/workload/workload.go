@@ -52,6 +52,10 @@ type Config struct {
 	History io.Writer
 	// ClientOpts are added to every client's options.
 	ClientOpts []kgo.Opt
+	// BeforeDrain, if not nil, runs once the load has stopped and before
+	// the final drain: the place to heal faults, so the drain reads what
+	// the load phase left.
+	BeforeDrain func()
 }
 
 func (c *Config) defaults() {
@@ -180,6 +184,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	close(stop)
 	wg.Wait()
 	elapsed := time.Since(start)
+	if cfg.BeforeDrain != nil {
+		cfg.BeforeDrain()
+	}
 
 	drainer, err := client()
 	if err != nil {
