@@ -55,6 +55,11 @@ func (h *Handlers) produce(ctx context.Context, req *wire.Request) wire.Reply {
 	var waits []pending
 
 	badAcks := r.Acks != 0 && r.Acks != 1 && r.Acks != -1
+	im := h.Controller.Image()
+	internal := func(topic string) bool {
+		t, ok := im.Topics[topic]
+		return ok && t.Internal
+	}
 	now := h.Now()
 	for ti, rt := range r.Topics {
 		st := kmsg.NewProduceResponseTopic()
@@ -68,6 +73,10 @@ func (h *Handlers) produce(ctx context.Context, req *wire.Request) wire.Reply {
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case internal(rt.Topic):
+				// Only the broker writes its internal topics (Kafka's
+				// ReplicaManager: "Cannot append to internal topic").
+				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
 				a, err := p.Append(rpart.Records, now)
 				if err != nil {

@@ -368,3 +368,14 @@ func TestApiVersionsListsOnlyRegisteredKeys(t *testing.T) {
 		require.Equal(t, want, got[key], "group API key %d", key)
 	}
 }
+
+func TestProduceToInternalTopicIsRefused(t *testing.T) {
+	b := ordotest.Start(t, ordotest.WithConfig(func(c *broker.Config) { c.OffsetsTopicPartitions = 1 }))
+	cl := client(t, b)
+	// FindCoordinator creates __consumer_offsets.
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorKey = "g"
+	_, err := req.RequestWith(ctx(t), cl)
+	require.NoError(t, err)
+	require.Equal(t, kerr.InvalidTopicException.Code, produce(t, cl, "__consumer_offsets", 0, batch(1, 1000)).ErrorCode)
+}
