@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ordo-broker/ordo/broker"
+	"github.com/ordo-broker/ordo/broker/controller"
 )
 
 // options is what the command line and the environment ask for.
@@ -46,14 +47,16 @@ var flagSpecs = []flagSpec{
 	{"auto-create-topics", "ORDO_AUTO_CREATE_TOPICS", "", "create topics on first use (auto.create.topics.enable); --auto-create-topics=false turns it off"},
 	{"num-partitions", "ORDO_NUM_PARTITIONS", "N", "partitions of auto-created topics and of CreateTopics with -1 (num.partitions)"},
 	{"flush-interval", "ORDO_FLUSH_INTERVAL", "DURATION", "how often topics with the interval flush policy are fsynced, e.g. 500ms, 1s"},
+	{"offsets-topic-partitions", "ORDO_OFFSETS_TOPIC_PARTITIONS", "N", "partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)"},
+	{"group-initial-rebalance-delay", "ORDO_GROUP_INITIAL_REBALANCE_DELAY", "DURATION", "how long a new group waits for more members before its first rebalance\n(group.initial.rebalance.delay.ms), e.g. 0s in tests"},
 }
 
 // rawFlags holds the flag values before validation.
 type rawFlags struct {
 	listen, advertise, dataDir, logLevel string
-	nodeID, numPartitions                int64
+	nodeID, numPartitions, offsetsParts  int64
 	autoCreate                           bool
-	flushInterval                        time.Duration
+	flushInterval, rebalanceDelay        time.Duration
 }
 
 func newFlagSet(def broker.Config, raw *rawFlags) *flag.FlagSet {
@@ -67,6 +70,8 @@ func newFlagSet(def broker.Config, raw *rawFlags) *flag.FlagSet {
 	fs.BoolVar(&raw.autoCreate, "auto-create-topics", def.AutoCreateTopics, "")
 	fs.Int64Var(&raw.numPartitions, "num-partitions", int64(def.DefaultPartitions), "")
 	fs.DurationVar(&raw.flushInterval, "flush-interval", def.FlushInterval, "")
+	fs.Int64Var(&raw.offsetsParts, "offsets-topic-partitions", int64(def.OffsetsTopicPartitions), "")
+	fs.DurationVar(&raw.rebalanceDelay, "group-initial-rebalance-delay", def.GroupInitialRebalanceDelay, "")
 	return fs
 }
 
@@ -137,14 +142,22 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (options, e
 		return options{}, usagef("%s %q: %v", src("log-level"), raw.logLevel, err)
 	}
 	o.cfg.AutoCreateTopics = raw.autoCreate
-	if raw.numPartitions < 1 || raw.numPartitions > math.MaxInt32 {
-		return options{}, usagef("%s %d: must be between 1 and %d", src("num-partitions"), raw.numPartitions, math.MaxInt32)
+	if raw.numPartitions < 1 || raw.numPartitions > controller.MaxPartitions {
+		return options{}, usagef("%s %d: must be between 1 and %d", src("num-partitions"), raw.numPartitions, controller.MaxPartitions)
 	}
 	o.cfg.DefaultPartitions = int32(raw.numPartitions)
 	if raw.flushInterval <= 0 {
 		return options{}, usagef("%s %v: must be positive", src("flush-interval"), raw.flushInterval)
 	}
 	o.cfg.FlushInterval = raw.flushInterval
+	if raw.offsetsParts < 1 || raw.offsetsParts > controller.MaxPartitions {
+		return options{}, usagef("%s %d: must be between 1 and %d", src("offsets-topic-partitions"), raw.offsetsParts, controller.MaxPartitions)
+	}
+	o.cfg.OffsetsTopicPartitions = int32(raw.offsetsParts)
+	if raw.rebalanceDelay < 0 {
+		return options{}, usagef("%s %v: must not be negative", src("group-initial-rebalance-delay"), raw.rebalanceDelay)
+	}
+	o.cfg.GroupInitialRebalanceDelay = raw.rebalanceDelay
 	return o, nil
 }
 

@@ -46,7 +46,7 @@ func TestParseArgs(t *testing.T) {
 			name: "every flag",
 			args: []string{"--listen", "0.0.0.0:19092", "--advertise", "10.0.0.5:19092", "--data-dir", "/var/lib/ordo",
 				"--node-id", "3", "--log-level", "debug", "--auto-create-topics=false", "--num-partitions", "6",
-				"--flush-interval", "250ms"},
+				"--flush-interval", "250ms", "--offsets-topic-partitions", "3", "--group-initial-rebalance-delay", "0s"},
 			check: func(t *testing.T, o options) {
 				assert.Equal(t, "0.0.0.0:19092", o.cfg.Listen)
 				assert.Equal(t, "10.0.0.5:19092", o.cfg.Advertise)
@@ -56,6 +56,8 @@ func TestParseArgs(t *testing.T) {
 				assert.False(t, o.cfg.AutoCreateTopics)
 				assert.Equal(t, int32(6), o.cfg.DefaultPartitions)
 				assert.Equal(t, 250*time.Millisecond, o.cfg.FlushInterval)
+				assert.Equal(t, int32(3), o.cfg.OffsetsTopicPartitions)
+				assert.Equal(t, time.Duration(0), o.cfg.GroupInitialRebalanceDelay)
 			},
 		},
 		{
@@ -139,6 +141,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{"node id not a number", []string{"--node-id", "one"}, nil, "node-id"},
 		{"unknown log level", []string{"--log-level", "verbose"}, nil, "--log-level"},
 		{"zero partitions", []string{"--num-partitions", "0"}, nil, "--num-partitions"},
+		{"too many partitions", []string{"--num-partitions", "10001"}, nil, "between 1 and 10000"},
+		{"zero offsets partitions", []string{"--offsets-topic-partitions", "0"}, nil, "--offsets-topic-partitions"},
+		{"negative rebalance delay", []string{"--group-initial-rebalance-delay", "-1s"}, nil, "--group-initial-rebalance-delay"},
 		{"zero flush interval", []string{"--flush-interval", "0s"}, nil, "--flush-interval"},
 		{"flush interval without unit", []string{"--flush-interval", "5"}, nil, "flush-interval"},
 		{"empty data dir", []string{"--data-dir", ""}, nil, "--data-dir"},
