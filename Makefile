@@ -21,7 +21,7 @@ help:
 	@echo "make lint    go vet and a gofmt check"
 	@echo "make bench   Go benchmarks of broker/, then ordo-bench Ordo vs kfake, interval flush and fsync"
 	@echo "make fuzz    fuzz the wire layer's request decoding for 60s"
-	@echo "make chaos   a 60s recorded workload against a live broker, checked by both history checkers; then the failpoint runs (-tags failpoints)"
+	@echo "make chaos   a 30s recorded workload against a live broker, checked by both history checkers; then the failpoint runs (-tags failpoints)"
 	@echo "make run     run a broker on 127.0.0.1:9092 with data in ./ordo-data (ARGS='...' for flags)"
 	@echo "make deps    install kcat and kafkajs for the client tests (scripts/install-test-deps.sh)"
 	@echo "make clean   remove $(BIN)/"
@@ -60,7 +60,7 @@ fuzz:
 # planted bugs that must be caught) with 10 s of load each; ORDO_SEED=N
 # replays one's client schedule.
 chaos:
-	ORDO_WORKLOAD_DURATION=$${ORDO_WORKLOAD_DURATION:-60s} $(GO) test -race -count=1 -timeout 10m -run 'TestLiveWorkload$$' -v ./linearizability/workload/
+	ORDO_WORKLOAD_DURATION=$${ORDO_WORKLOAD_DURATION:-30s} $(GO) test -race -count=1 -timeout 10m -run 'TestLiveWorkload$$' -v ./linearizability/workload/
 	ORDO_CHAOS_DURATION=$${ORDO_CHAOS_DURATION:-10s} $(GO) test -race -count=1 -timeout 10m -tags failpoints -v ./chaos/...
 
 run:

@@ -36,7 +36,8 @@ const (
 	NonmonotonicSend    = "nonmonotonic-send"
 	IntNonmonotonicSend = "int-nonmonotonic-send"
 	// OffsetHole: offsets with no value inside a range that was read
-	// through (offsets are dense: no transactions, no compaction).
+	// through (offsets are dense: no transactions; not judged on compacted
+	// topics, Options.Compacted).
 	OffsetHole = "offset-hole"
 	// LogTruncation: the final log is shorter than earlier reads showed.
 	LogTruncation = "log-truncation"

@@ -89,7 +89,9 @@ func TestLiveWorkload(t *testing.T) {
 	require.Equal(t, h, back)
 
 	visual := filepath.Join(os.TempDir(), "ordo-workload-"+strconv.FormatInt(s, 10))
-	rep := lin.Check(h, lin.Options{VisualizeDir: visual})
+	// Porcupine's search grows faster than the history: a long `make
+	// chaos` run gets a longer bound than the default.
+	rep := lin.Check(h, lin.Options{VisualizeDir: visual, Timeout: max(lin.DefaultTimeout, 5*workloadDuration(t))})
 	var sb strings.Builder
 	rep.WriteSummary(&sb)
 	t.Log("\n" + sb.String())
