@@ -16,13 +16,10 @@
 // the history checkers in package linearizability judge.
 //
 // Where the model differs from Apache Kafka, on purpose:
-//   - Producer state is never expired, and DeleteRecords keeps it, so a
-//     producer's first batch on a partition must carry sequence 0. Kafka
-//     accepts any sequence from a producer it holds no state for, because its
-//     state may have been expired; the model has nothing to forget.
-//   - A producer id that InitProducerID never handed out is refused with
-//     UNKNOWN_PRODUCER_ID (Kafka does not know which ids were handed out by
-//     other brokers; the model sees the whole cluster).
+//   - Producer state is never expired, and DeleteRecords keeps it. A
+//     producer's first batch on a partition must carry sequence 0, else
+//     UNKNOWN_PRODUCER_ID: the broker's rule (broker/partition), Kafka's
+//     before 2.5; Kafka 2.5+ accepts any first sequence (KIP-360).
 //   - Fetch returns records from the requested offset exactly; Kafka returns
 //     whole batches and clients drop the records before the offset.
 //   - Compaction happens only when Compact is called, over an offset range

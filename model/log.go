@@ -88,9 +88,6 @@ func (c *Cluster) Produce(req ProduceRequest) ProduceResponse {
 	if req.ProducerID < 0 {
 		return ProduceResponse{BaseOffset: p.append(req.Records), LogStartOffset: p.logStart}
 	}
-	if _, ok := c.producerEpochs[req.ProducerID]; !ok {
-		return fail(UnknownProducerID)
-	}
 	base, dup, code := p.checkSequence(req.ProducerID, req.ProducerEpoch, req.BaseSequence, len(req.Records))
 	if code != None {
 		return fail(code)

@@ -13,24 +13,29 @@ type ProducerIdentity struct {
 	Epoch int16
 }
 
-// InitProducerID gives a producer its identity. With id -1 it allocates a
-// new producer id at epoch 0. With an id and the epoch it holds, it bumps
-// the epoch (KIP-360: an idempotent producer resets its sequences this way
-// after an error); an epoch about to overflow gets a fresh id instead, as
-// Kafka does. Any other epoch is INVALID_PRODUCER_EPOCH; an id never handed
-// out is UNKNOWN_PRODUCER_ID.
+// InitProducerID gives a producer its identity, with the broker's rules
+// (broker/producerid): with id -1 it allocates a new producer id at epoch 0.
+// With an id it knows and that id's current epoch it bumps the epoch
+// (KIP-360: an idempotent producer resets its sequences this way after an
+// error); asked again with the previous epoch (a retried bump) it answers
+// the current one; an epoch about to overflow gets a fresh id instead, as
+// Kafka does. Any other epoch of a known id is INVALID_PRODUCER_EPOCH. An id
+// it does not know gets a new id at epoch 0: Kafka ignores the id of a
+// producer without a transactional id.
 func (c *Cluster) InitProducerID(id int64, epoch int16) (ProducerIdentity, ErrorCode) {
 	if id == -1 {
 		return c.newProducer(), None
 	}
 	current, ok := c.producerEpochs[id]
 	if !ok {
-		return ProducerIdentity{ID: -1, Epoch: -1}, UnknownProducerID
+		return c.newProducer(), None
 	}
-	if epoch != current {
+	switch {
+	case epoch == current-1 && current > 0:
+		return ProducerIdentity{ID: id, Epoch: current}, None
+	case epoch != current:
 		return ProducerIdentity{ID: -1, Epoch: -1}, InvalidProducerEpoch
-	}
-	if current == math.MaxInt16 {
+	case current == math.MaxInt16:
 		return c.newProducer(), None
 	}
 	c.producerEpochs[id] = current + 1
@@ -74,7 +79,15 @@ func (p *partitionLog) checkSequence(id int64, epoch int16, firstSeq int32, coun
 	lastSeq := addSequence(firstSeq, count-1)
 	e, ok := p.producers[id]
 	switch {
-	case !ok || epoch > e.epoch:
+	case !ok:
+		// A producer the partition has no state for must start at
+		// sequence 0, as in Kafka before 2.5 and in the broker (see
+		// broker/partition/producerstate.go for why).
+		if firstSeq != 0 {
+			return -1, false, UnknownProducerID
+		}
+		return -1, false, None
+	case epoch > e.epoch:
 		if firstSeq != 0 {
 			return -1, false, OutOfOrderSequenceNumber
 		}

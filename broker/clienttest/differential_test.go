@@ -2,8 +2,10 @@ package clienttest
 
 import (
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -44,12 +46,17 @@ func TestDifferentialAgainstModel(t *testing.T) {
 
 	topics := []string{"a", "b", "bad name"}
 	var produced, readRecords int
-	defer func() { t.Logf("%d records produced, %d read back and compared", produced, readRecords) }()
+	idem := &idempotence{next: map[idemKey]int32{}, last: map[idemKey][2]int32{}, outcomes: map[string]int{}}
+	defer func() {
+		t.Logf("%d records produced by kgo, %d read back and compared; idempotent produces: %v", produced, readRecords, idem.outcomes)
+	}()
 	for step := 0; step < 1000; step++ {
 		topic := topics[rng.IntN(len(topics))]
 		partition := int32(rng.IntN(3))
 		where := fmt.Sprintf("step %d (seed %d)", step, seed)
-		switch op := rng.IntN(10); {
+		switch op := rng.IntN(13); {
+		case op >= 10: // idempotent producers: init, or a raw produce with a chosen sequence
+			idem.step(t, rng, m, cl, topic, partition, where)
 		case op == 0: // create
 			n := int32(rng.IntN(3)) // 0 is invalid
 			want := m.CreateTopic(topic, n)
@@ -140,6 +147,120 @@ type fetched struct {
 	HighWatermark  int64
 	LogStartOffset int64
 	Err            int16
+}
+
+// idempotence drives raw idempotent produces, so the test chooses the
+// sequences: the next one, a retry of the last batch, a gap, an old epoch.
+type idempotence struct {
+	producers []model.ProducerIdentity
+	next      map[idemKey]int32    // next sequence per producer and partition
+	last      map[idemKey][2]int32 // the last appended batch: first sequence, count
+	outcomes  map[string]int       // what the idempotent produces met, for the log
+}
+
+type idemKey struct {
+	id        int64
+	topic     string
+	partition int32
+}
+
+func (d *idempotence) step(t *testing.T, rng *rand.Rand, m *model.Cluster, cl *kgo.Client, topic string, partition int32, where string) {
+	ctx := testContext(t, 30*time.Second)
+	if len(d.producers) == 0 || rng.IntN(6) == 0 {
+		// InitProducerId: new, a bump of a known producer, or a stale epoch.
+		id, epoch := int64(-1), int16(-1)
+		if len(d.producers) > 0 && rng.IntN(2) == 0 {
+			p := d.producers[rng.IntN(len(d.producers))]
+			id, epoch = p.ID, max(0, p.Epoch-int16(rng.IntN(3))) // current, previous or older
+		}
+		want, code := m.InitProducerID(id, epoch)
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.ProducerID, req.ProducerEpoch, req.TransactionTimeoutMillis = id, epoch, 60000
+		resp, err := req.RequestWith(ctx, cl.Broker(0))
+		require.NoError(t, err, where)
+		require.Equal(t, int16(code), resp.ErrorCode, "init-producer %d/%d: %s", id, epoch, where)
+		if code == model.None {
+			require.Equal(t, want, model.ProducerIdentity{ID: resp.ProducerID, Epoch: resp.ProducerEpoch}, "init-producer %d/%d: %s", id, epoch, where)
+			d.producers = slices.DeleteFunc(d.producers, func(p model.ProducerIdentity) bool { return p.ID == want.ID })
+			// A new epoch starts every partition's sequence at 0 again.
+			for k := range d.next {
+				if k.id == want.ID {
+					delete(d.next, k)
+					delete(d.last, k)
+				}
+			}
+			d.producers = append(d.producers, want)
+		}
+		return
+	}
+	if m.Partitions(topic) <= partition {
+		return
+	}
+	p := d.producers[rng.IntN(len(d.producers))]
+	epoch := p.Epoch
+	k := idemKey{p.ID, topic, partition}
+	n := 1 + rng.IntN(3)
+	seq := d.next[k]
+	switch rng.IntN(8) {
+	case 0: // a retry of the last batch
+		if last, ok := d.last[k]; ok {
+			seq, n = last[0], int(last[1])
+		}
+	case 1: // a gap
+		seq += int32(1 + rng.IntN(3))
+	case 2: // an older epoch
+		epoch = max(0, epoch-1)
+	}
+	var recs []model.Record
+	for i := 0; i < n; i++ {
+		recs = append(recs, model.Record{Key: fmt.Sprintf("k%d", rng.IntN(4)), Value: fmt.Sprintf("i%d-%d-%d", p.ID, seq, i)})
+	}
+	want := m.Produce(model.ProduceRequest{Topic: topic, Partition: partition, Records: recs, ProducerID: p.ID, ProducerEpoch: epoch, BaseSequence: seq})
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 10000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, idempotentBatch(p.ID, epoch, seq, recs)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl.Broker(0))
+	require.NoError(t, err, where)
+	got := resp.Topics[0].Partitions[0]
+	switch {
+	case want.Err != model.None:
+		d.outcomes[want.Err.String()]++
+	case seq == d.next[k] && epoch == p.Epoch:
+		d.outcomes["appended"]++
+	default:
+		d.outcomes["duplicate"]++
+	}
+	require.Equal(t, int16(want.Err), got.ErrorCode, "idempotent produce pid=%d epoch=%d seq=%d n=%d: %s", p.ID, epoch, seq, n, where)
+	if want.Err == model.None {
+		require.Equal(t, want.BaseOffset, got.BaseOffset, "idempotent produce pid=%d epoch=%d seq=%d: %s", p.ID, epoch, seq, where)
+		if seq == d.next[k] && epoch == p.Epoch {
+			d.last[k] = [2]int32{seq, int32(n)}
+			d.next[k] = seq + int32(n)
+		}
+	}
+}
+
+// idempotentBatch encodes recs as one uncompressed v2 batch of an
+// idempotent producer, with a correct CRC.
+func idempotentBatch(id int64, epoch int16, seq int32, recs []model.Record) []byte {
+	var body []byte
+	for i, r := range recs {
+		rec := kmsg.Record{OffsetDelta: int32(i), Key: []byte(r.Key), Value: []byte(r.Value)}
+		rec.Length = int32(len(rec.AppendTo(nil)) - 1)
+		body = rec.AppendTo(body)
+	}
+	now := time.Now().UnixMilli()
+	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: int32(len(recs) - 1), FirstTimestamp: now, MaxTimestamp: now,
+		ProducerID: id, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(len(recs)), Records: body}
+	rb.Length = int32(len(rb.AppendTo(nil)) - 12)
+	raw := rb.AppendTo(nil)
+	rb.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return rb.AppendTo(nil)
 }
 
 // fetchAll reads one partition from offset to its high watermark with raw
