@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/ordo-broker/ordo/broker/wire"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -27,30 +26,27 @@ func (h *Handlers) alterConfigs(_ context.Context, req *wire.Request) wire.Reply
 	for _, rr := range r.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
-			sr.ErrorCode = kerr.InvalidRequest.Code
-			msg := "only topic configs can be altered: Ordo's broker configs are static"
-			sr.ErrorMessage = &msg
-			resp.Resources = append(resp.Resources, sr)
-			continue
-		}
-		overrides := map[string]string{}
-		var err error
-		for _, c := range rr.Configs {
-			if c.Value == nil {
-				err = nullConfigValue(c.Name)
-				break
-			}
-			overrides[c.Name] = *c.Value
-		}
-		if err == nil {
-			err = h.Controller.UpdateConfigs(rr.ResourceName, func(map[string]string) (map[string]string, error) {
-				return overrides, nil
-			}, r.ValidateOnly)
+		err := errStaticBrokerConfigs
+		if rr.ResourceType == kmsg.ConfigResourceTypeTopic {
+			err = h.alterConfig(rr, r.ValidateOnly)
 		}
 		sr.ErrorCode = h.errorCode(err)
 		sr.ErrorMessage = errorMessage(err)
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return ready(resp)
+}
+
+// alterConfig replaces one topic's overrides with rr's configs.
+func (h *Handlers) alterConfig(rr kmsg.AlterConfigsRequestResource, validateOnly bool) error {
+	overrides := map[string]string{}
+	for _, c := range rr.Configs {
+		if c.Value == nil {
+			return nullConfigValue(c.Name)
+		}
+		overrides[c.Name] = *c.Value
+	}
+	return h.Controller.UpdateConfigs(rr.ResourceName, func(map[string]string) (map[string]string, error) {
+		return overrides, nil
+	}, validateOnly)
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/ordo-broker/ordo/broker/topicconfig"
 	"github.com/ordo-broker/ordo/broker/wire"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -26,14 +25,10 @@ func (h *Handlers) incrementalAlterConfigs(_ context.Context, req *wire.Request)
 	for _, rr := range r.Resources {
 		sr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
-			sr.ErrorCode = kerr.InvalidRequest.Code
-			msg := "only topic configs can be altered: Ordo's broker configs are static"
-			sr.ErrorMessage = &msg
-			resp.Resources = append(resp.Resources, sr)
-			continue
+		err := errStaticBrokerConfigs
+		if rr.ResourceType == kmsg.ConfigResourceTypeTopic {
+			err = h.incrementalAlter(rr, r.ValidateOnly)
 		}
-		err := h.incrementalAlter(rr, r.ValidateOnly)
 		sr.ErrorCode = h.errorCode(err)
 		sr.ErrorMessage = errorMessage(err)
 		resp.Resources = append(resp.Resources, sr)

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ordo-broker/ordo/broker/controller"
 	"github.com/ordo-broker/ordo/broker/group"
@@ -13,6 +14,12 @@ import (
 	"github.com/ordo-broker/ordo/broker/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
+
+// errInvalidRequest is the handlers' own INVALID_REQUEST.
+var errInvalidRequest = errors.New("invalid request")
+
+// errStaticBrokerConfigs answers an alteration of a BROKER resource.
+var errStaticBrokerConfigs = fmt.Errorf("%w: only topic configs can be altered: Ordo's broker configs are static", errInvalidRequest)
 
 // codes maps the core's sentinel errors to Kafka error codes. It is the one
 // place where that translation happens.
@@ -72,6 +79,7 @@ var codes = []struct {
 	// the client cannot act on (a batch too large) with this; the
 	// coordinator logs the cause.
 	{group.ErrWriteFailed, kerr.UnknownServerError},
+	{errInvalidRequest, kerr.InvalidRequest},
 	{context.Canceled, kerr.RequestTimedOut},
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 }

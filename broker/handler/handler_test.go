@@ -379,3 +379,37 @@ func TestProduceToInternalTopicIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, kerr.InvalidTopicException.Code, produce(t, cl, "__consumer_offsets", 0, batch(1, 1000)).ErrorCode)
 }
+
+func TestAlterConfigsOfTheBrokerIsRefused(t *testing.T) {
+	b := ordotest.Start(t)
+	cl := client(t, b)
+	alter := kmsg.NewPtrAlterConfigsRequest()
+	ar := kmsg.NewAlterConfigsRequestResource()
+	ar.ResourceType, ar.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+	alter.Resources = append(alter.Resources, ar)
+	aresp, err := alter.RequestWith(ctx(t), cl)
+	require.NoError(t, err)
+	require.Equal(t, kerr.InvalidRequest.Code, aresp.Resources[0].ErrorCode)
+	require.NotNil(t, aresp.Resources[0].ErrorMessage)
+
+	incr := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	ir := kmsg.NewIncrementalAlterConfigsRequestResource()
+	ir.ResourceType, ir.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+	incr.Resources = append(incr.Resources, ir)
+	iresp, err := incr.RequestWith(ctx(t), cl)
+	require.NoError(t, err)
+	require.Equal(t, kerr.InvalidRequest.Code, iresp.Resources[0].ErrorCode)
+
+	// Describing the broker works: every config read-only, with a source.
+	desc := kmsg.NewPtrDescribeConfigsRequest()
+	dr := kmsg.NewDescribeConfigsRequestResource()
+	dr.ResourceType, dr.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+	desc.Resources = append(desc.Resources, dr)
+	dresp, err := desc.RequestWith(ctx(t), cl)
+	require.NoError(t, err)
+	require.Zero(t, dresp.Resources[0].ErrorCode)
+	require.NotEmpty(t, dresp.Resources[0].Configs)
+	for _, c := range dresp.Resources[0].Configs {
+		require.True(t, c.ReadOnly, c.Name)
+	}
+}

@@ -206,6 +206,13 @@ func (l *Log) loadDurable(s *segment) error {
 	if !errors.Is(err, errBadIndex) && !isCorrupt(err) {
 		return err
 	}
+	return l.rescanDurable(s)
+}
+
+// rescanDurable scans a segment that was fsynced whole: any bad batch, or
+// bytes after the last whole one, is corruption (ErrCorruptLog), never a
+// torn tail; otherwise its indexes are rebuilt from it.
+func (l *Log) rescanDurable(s *segment) error {
 	corrupt, err := s.scanAll(l.cfg.IndexIntervalBytes, nil)
 	if err != nil {
 		return err

@@ -257,25 +257,9 @@ func swapEnd(fsys fs.FS, name string) (int64, error) {
 // fsynced whole, so it is scanned and checked like a segment below the
 // recovery point, and its indexes are rebuilt from it.
 func (l *Log) loadSwapped(s *segment) error {
-	corrupt, err := s.scanAll(l.cfg.IndexIntervalBytes, nil)
-	if err != nil {
+	if err := l.rescanDurable(s); err != nil {
 		return err
 	}
-	if corrupt == nil {
-		if info, err := s.log.Stat(); err != nil {
-			return err
-		} else if info.Size() != s.size {
-			corrupt = fmt.Errorf("%w: %d bytes after the last whole batch", ErrCorruptBatch, info.Size()-s.size)
-		}
-	}
-	if corrupt != nil {
-		return fmt.Errorf("%w: segment %s: %w", ErrCorruptLog, segmentName(s.base, logExt), corrupt)
-	}
-	s.addFinalTimeEntry()
-	if err := s.rebuildIndexFilesDurably(); err != nil {
-		return err
-	}
-	s.syncedSize, s.indexesSynced = s.size, true
 	l.dirDirty = true // the index files' names, if they were recreated
 	return nil
 }
