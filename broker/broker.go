@@ -62,9 +62,12 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
+		}
 	}
 	host, port, err := advertised(cfg.Advertise, ln.Addr())
 	if err != nil {

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/ordo-broker/ordo/broker/fs"
@@ -15,6 +16,10 @@ type Config struct {
 	// Listen is the TCP address to accept clients on. Default
 	// 127.0.0.1:9092; use 127.0.0.1:0 for an ephemeral port.
 	Listen string
+	// Listener, if set, is used instead of listening on Listen; the broker
+	// closes it on Close. ordotest passes one so a restarted broker keeps
+	// its port without racing other sockets for it.
+	Listener net.Listener
 	// Advertise is the host:port put in Metadata responses. Empty means the
 	// address the listener actually bound. Advertise an IPv4 literal:
 	// librdkafka may resolve "localhost" to ::1.

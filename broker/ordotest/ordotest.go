@@ -19,9 +19,10 @@ import (
 // Broker is a broker started for a test.
 type Broker struct {
 	*broker.Broker
-	t   testing.TB
-	cfg broker.Config
-	mem *fs.Mem
+	t    testing.TB
+	cfg  broker.Config
+	mem  *fs.Mem
+	sock *socket
 }
 
 // Option changes how a test broker starts.
@@ -59,26 +60,32 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	for _, f := range o.modify {
 		f(&cfg)
 	}
-	b := &Broker{t: t, cfg: cfg, mem: o.mem}
-	b.start()
+	sock, err := newSocket(cfg.Listen)
+	if err != nil {
+		t.Fatalf("ordotest: listening on %s: %v", cfg.Listen, err)
+	}
+	b := &Broker{t: t, cfg: cfg, mem: o.mem, sock: sock}
 	t.Cleanup(func() {
 		if b.Broker != nil {
 			_ = b.Broker.Close()
 		}
+		_ = sock.close()
 	})
+	b.start()
 	return b
 }
 
 func (b *Broker) start() {
 	b.t.Helper()
-	bb, err := broker.Start(b.cfg)
+	cfg := b.cfg
+	// Every incarnation serves the same socket, so a restart keeps the
+	// address clients already know.
+	cfg.Listener = b.sock.listener()
+	bb, err := broker.Start(cfg)
 	if err != nil {
 		b.t.Fatalf("ordotest: starting broker: %v", err)
 	}
 	b.Broker = bb
-	// A restart keeps the address clients already know (the bound one:
-	// Addr is the advertised address, which may be a test's proxy).
-	b.cfg.Listen = bb.ListenAddr()
 }
 
 // Restart closes the broker cleanly and starts it again on the same data
