@@ -8,6 +8,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,13 +47,27 @@ type Broker struct {
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
 	closeErr    error
+	done        chan struct{} // closed once stopped, by Close or a fail-stop
+
+	failOnce sync.Once
+	failed   chan struct{} // closed by failStop, once failure is set
+	failure  error         // the storage failure that stopped the broker
 }
+
+// failStopGrace bounds how long a broker stopping on a storage failure
+// waits for the connections to answer the requests they had read (the
+// produces waiting for the failed fsync get KAFKA_STORAGE_ERROR); long
+// polls still waiting then are cut.
+const failStopGrace = time.Second
 
 // Start opens (and recovers) the data directory, binds the listener and serves
 // clients in the background until Close.
 func Start(cfg Config) (*Broker, error) {
 	cfg = withDefaults(cfg)
-	b := &Broker{cfg: cfg, logger: cfg.Logger.With("node", cfg.NodeID), stopFlusher: make(chan struct{})}
+	b := &Broker{
+		cfg: cfg, logger: cfg.Logger.With("node", cfg.NodeID),
+		stopFlusher: make(chan struct{}), done: make(chan struct{}), failed: make(chan struct{}),
+	}
 
 	if err := fs.MkdirAllDurable(cfg.FS, cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("broker: data directory %s: %w", cfg.DataDir, err)
@@ -84,6 +99,7 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	b.controller = ctl
 	b.partitions = partition.NewManager(cfg.FS, cfg.DataDir, cfg.NodeID, cfg.Now, b.logger)
+	b.partitions.OnStorageFailure = b.failStop
 
 	var applyErr error
 	ctl.Subscribe(func(prev, next *metadata.Image) {
@@ -140,6 +156,15 @@ func Start(cfg Config) (*Broker, error) {
 			b.partitions.RunCleaner(b.stopFlusher, cfg.LogCleanerInterval)
 		}()
 	}
+	// Fail-stop: once a partition's log fails, the broker stops (not in
+	// b.wg: stopping waits for b.wg).
+	go func() {
+		select {
+		case <-b.failed:
+			_ = b.stop(true)
+		case <-b.done:
+		}
+	}()
 	b.logger.Info("broker started", "addr", b.addr, "data_dir", cfg.DataDir, "cluster_id", props.clusterID)
 	return b, nil
 }
@@ -156,17 +181,62 @@ func (b *Broker) ListenAddr() string { return b.listenAddr }
 func (b *Broker) NodeID() int32 { return b.cfg.NodeID }
 
 // Close stops serving, closes connections and flushes and closes every log.
-func (b *Broker) Close() error {
+// After the broker stopped on its own (Done, Err), Close only returns what
+// that stop returned.
+func (b *Broker) Close() error { return b.stop(false) }
+
+// Done is closed once the broker has stopped: after Close, or on its own
+// when a partition's log failed (Err says why).
+func (b *Broker) Done() <-chan struct{} { return b.done }
+
+// Err is why the broker stopped on its own: the storage failure (it wraps
+// storage.ErrLogFailed) that made it fail-stop. It is nil while the broker
+// runs and after a Close. Read it once Done is closed.
+func (b *Broker) Err() error {
+	select {
+	case <-b.failed:
+		return b.failure
+	default:
+		return nil
+	}
+}
+
+// failStop is the partitions' OnStorageFailure. A partition log whose
+// fsync (or write) failed already refuses appends and syncs, so nothing it
+// did not make durable is acknowledged; the broker then stops altogether
+// rather than go on without that disk, as Kafka halts when its only log
+// directory goes offline. It only records the cause and wakes Start's
+// watcher, which stops the broker: it is called on the request path.
+func (b *Broker) failStop(cause error) {
+	b.failOnce.Do(func() {
+		b.failure = cause
+		close(b.failed)
+	})
+}
+
+// stop is Close, and the fail-stop with failed: then the connections first
+// answer the requests they had read (up to failStopGrace) and read no more.
+func (b *Broker) stop(failed bool) error {
 	b.closeOnce.Do(func() {
 		var errs []error
+		if failed {
+			b.logger.Error("stopping the broker: a partition log failed (fail-stop); restart it to recover the logs from disk", "err", b.failure)
+		}
 		if b.server != nil {
-			errs = append(errs, b.server.Close())
+			if failed {
+				ctx, cancel := context.WithTimeout(context.Background(), failStopGrace)
+				errs = append(errs, b.server.Shutdown(ctx))
+				cancel()
+			} else {
+				errs = append(errs, b.server.Close())
+			}
 		}
 		close(b.stopFlusher)
 		b.wg.Wait()
 		errs = append(errs, b.shutdown())
 		b.closeErr = errors.Join(errs...)
 		b.logger.Info("broker stopped")
+		close(b.done)
 	})
 	return b.closeErr
 }

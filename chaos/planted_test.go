@@ -94,7 +94,17 @@ func run(t *testing.T, visualize bool, faults ...fault) lin.Report {
 			}
 		},
 	})
-	h := res.History
+	keepHistoryOnFailure(t, name, res.History)
+	require.NoError(t, err)
+	for _, f := range faults {
+		t.Logf("%s fired %d times", f.name, failpoints.Fired(f.name))
+		failpoints.RequireFired(t, f.name)
+	}
+	return check(t, name, res, visualize)
+}
+
+// keepHistoryOnFailure saves h under the temp directory if the test fails.
+func keepHistoryOnFailure(t *testing.T, name string, h lin.History) {
 	t.Cleanup(func() {
 		if t.Failed() && len(h) > 0 {
 			path := filepath.Join(os.TempDir(), name+".jsonl")
@@ -105,12 +115,14 @@ func run(t *testing.T, visualize bool, faults ...fault) lin.Report {
 			}
 		}
 	})
-	require.NoError(t, err)
-	for _, f := range faults {
-		t.Logf("%s fired %d times", f.name, failpoints.Fired(f.name))
-		failpoints.RequireFired(t, f.name)
-	}
+}
 
+// check requires the run to have carried enough traffic and checks its
+// history with both checkers (porcupine's visualization under the temp
+// directory with visualize).
+func check(t *testing.T, name string, res workload.Result, visualize bool) lin.Report {
+	t.Helper()
+	h := res.History
 	kinds := map[lin.Kind]int{}
 	for _, op := range h {
 		kinds[op.Kind]++

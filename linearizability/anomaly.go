@@ -44,6 +44,25 @@ const (
 	// CommittedOffsetRegression: a group's committed offset read went back
 	// to a value that had been overwritten before the read began.
 	CommittedOffsetRegression = "committed-offset-regression"
+	// GroupResumeSkip: a member's first poll of a partition newly
+	// assigned to it starts above every value the group's committed
+	// offset could hold when the member began, jumping over known values
+	// nobody in the group was handed.
+	GroupResumeSkip = "group-resume-skip"
+	// GroupRewind: a member's first poll of a partition newly assigned to
+	// it starts below every value the group's committed offset could hold
+	// when the member began: consumption restarts before an offset the
+	// group had definitely committed.
+	GroupRewind = "group-rewind"
+	// DualOwnership: a member was assigned a partition that another member
+	// of its group still owned (had not begun to revoke, and had not lost
+	// through its session), and both then polled it.
+	DualOwnership = "dual-ownership"
+	// ZombieCommit: a member's commit was acknowledged although, when it
+	// was sent, the member no longer owned the partition (it had revoked
+	// or lost it, or was never assigned it), or its generation was stale
+	// (the group had already formed a later one).
+	ZombieCommit = "zombie-commit"
 )
 
 // AnomalyNames lists every name the static checker reports.
@@ -51,7 +70,8 @@ var AnomalyNames = []string{
 	InconsistentOffsets, Duplicate, LostWrite, Unseen, G1a,
 	PollSkip, IntPollSkip, NonmonotonicPoll, IntNonmonotonicPoll,
 	NonmonotonicSend, IntNonmonotonicSend, OffsetHole, LogTruncation,
-	CommittedOffsetRegression,
+	CommittedOffsetRegression, GroupResumeSkip, GroupRewind, DualOwnership,
+	ZombieCommit,
 }
 
 // Anomaly is one violation, with the operations that show it.

@@ -72,6 +72,10 @@ func (r Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, " (%s)", formatCounts(r.Static.Counts))
 	}
 	fmt.Fprintln(w)
+	if g := r.Static.Group; g.Members > 0 {
+		fmt.Fprintf(w, "  groups: members=%d generations=%d assignments=%d resumes-judged=%d handovers=%d member-commits=%d\n",
+			g.Members, g.Generations, g.Assignments, g.Resumes, g.Handovers, g.MemberCommits)
+	}
 	for _, n := range r.Static.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}

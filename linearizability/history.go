@@ -24,11 +24,28 @@ const (
 	// KindListOffsets: Topic, Partition, Spec (latest or earliest); the
 	// answer in Offset when ok. Latest is a linearizable read.
 	KindListOffsets Kind = "list-offsets"
-	// KindCommit: Group, Topic, Partition, and the committed Offset.
+	// KindCommit: Group, Topic, Partition, and the committed Offset. A
+	// commit a group member made as a member (kgo's CommitRecords,
+	// CommitUncommittedOffsets) carries the Generation and Member it was
+	// sent with; an administrative commit (kadm) carries neither.
 	KindCommit Kind = "commit"
 	// KindFetchOffset: Group, Topic, Partition; the committed offset in
-	// Offset when ok (-1: none).
+	// Offset when ok (-1: none). A group member's own fetch of its
+	// committed offsets after an assignment (before it starts consuming)
+	// carries its Generation and Member.
 	KindFetchOffset Kind = "fetch-offset"
+	// KindAssign: a group member (the client) was assigned Topic/Partition
+	// of Group in Generation, as Member (kgo's OnPartitionsAssigned).
+	// Call and Return bracket the callback; the member fetches committed
+	// offsets and consumes the partition only after it returned. Without
+	// a Topic, the member entered Generation with nothing new assigned.
+	KindAssign Kind = "assign"
+	// KindRevoke: a group member gave up Topic/Partition of Group (kgo's
+	// OnPartitionsRevoked; Call and Return bracket the callback, inside
+	// which the member may still commit). Lost marks a partition the
+	// member lost without giving it up (OnPartitionsLost: its session
+	// ended, so the group may have moved the partition before Call).
+	KindRevoke Kind = "revoke"
 	// KindSeek: the client's consumer position for Topic/Partition became
 	// Offset (an explicit seek or an assignment). With no Topic, every
 	// position of the client was reset (a rebalance).
@@ -112,6 +129,13 @@ type Op struct {
 	Complete       bool      `json:"complete,omitempty"`
 
 	Description string `json:"description,omitempty"`
+
+	// Group membership (assign, revoke; commit and fetch-offset of a
+	// member). Generation 0 is unknown: a formed group's generations
+	// start at 1.
+	Generation int32  `json:"generation,omitempty"`
+	Member     string `json:"member,omitempty"`
+	Lost       bool   `json:"lost,omitempty"` // a revoke that lost the partition
 }
 
 // History is every operation of a run, Index i at position i.
@@ -133,7 +157,7 @@ const never = math.MaxInt64
 // Validate reports the first operation that breaks the format: a wrong
 // index, an unknown kind or outcome, a return before its call, a produce
 // whose offsets do not match its values, a record of another partition in a
-// fetch.
+// fetch, group operations without their group.
 func (h History) Validate() error {
 	for i := range h {
 		op := &h[i]
@@ -175,9 +199,13 @@ func (h History) Validate() error {
 			if op.Spec != SpecLatest && op.Spec != SpecEarliest {
 				return bad("unknown offset spec %q", op.Spec)
 			}
-		case KindCommit, KindFetchOffset:
+		case KindCommit, KindFetchOffset, KindRevoke:
 			if op.Group == "" || op.Topic == "" {
 				return bad("%s needs a group and a topic", op.Kind)
+			}
+		case KindAssign:
+			if op.Group == "" {
+				return bad("an assign needs a group")
 			}
 		case KindDrain:
 			if op.Topic == "" {

@@ -12,6 +12,7 @@ type StaticReport struct {
 	Anomalies  []Anomaly
 	Counts     map[string]int // anomalies by name
 	Notes      []string       // what could not be judged, and why
+	Group      GroupJudged    // what the group checks judged
 }
 
 // OK reports whether no anomaly was found.
@@ -54,6 +55,9 @@ func checkStatic(h History, facts map[TopicPartition]*partitionFacts, opts Optio
 		out = append(out, holes.anomalies(f.tp)...)
 	}
 	out = append(out, committedOffsetRegressions(h)...)
+	groups, judged := groupAnomalies(h, facts, opts.compacted)
+	out = append(out, groups...)
+	rep.Group = judged
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Topic != b.Topic {

@@ -72,12 +72,38 @@ func (c *orderChecker) jump(tp TopicPartition, a, b int64, prev, cur int, intern
 	}
 }
 
+// readOrder lists each client's operations in the order its reads took
+// effect: polls and fetches at their return, everything else at its call.
+// For a client that calls one thing at a time this is the order it called
+// them in; a group member's assign callbacks run beside its polls, and a
+// poll that was waiting when its member was assigned a partition returns
+// that partition's records after the assign began (kgo fetches it only
+// once the callback returned).
+func readOrder(h History) map[int][]*Op {
+	m := map[int][]*Op{}
+	for i := range h {
+		m[h[i].Client] = append(m[h[i].Client], &h[i])
+	}
+	at := func(op *Op) int64 {
+		if op.Kind == KindPoll || op.Kind == KindFetch {
+			return op.Return
+		}
+		return op.Call
+	}
+	for _, ops := range m {
+		sort.SliceStable(ops, func(i, j int) bool { return at(ops[i]) < at(ops[j]) })
+	}
+	return m
+}
+
 // polls checks each consumer's reads: inside every poll or fetch, records of
 // a partition must follow each other; across a consumer's polls, each
-// partition continues where it stopped, unless a seek intervened. A fetch
-// starts at its requested offset and leaves the consumer's position alone.
+// partition continues where it stopped, unless a seek intervened or the
+// partition was assigned to the consumer again (where a group member
+// resumes is judged by groupResumes). A fetch starts at its requested
+// offset and leaves the consumer's position alone.
 func (c *orderChecker) polls(h History) {
-	clients := byClient(h)
+	clients := readOrder(h)
 	for _, id := range sortedClients(clients) {
 		type position struct {
 			offset int64 // last offset read, or seek target - 1
@@ -91,6 +117,10 @@ func (c *orderChecker) polls(h History) {
 					clear(pos)
 				} else {
 					pos[op.tp()] = position{op.Offset - 1, -1}
+				}
+			case KindAssign:
+				if op.Topic != "" {
+					delete(pos, op.tp())
 				}
 			case KindPoll, KindFetch:
 				last := map[TopicPartition]position{}

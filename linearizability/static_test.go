@@ -164,6 +164,9 @@ func TestEveryAnomalyIsCaught(t *testing.T) {
 			want: []string{CommittedOffsetRegression},
 		},
 	}
+	for _, tc := range groupCases() {
+		cases = append(cases, tc)
+	}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,6 +47,17 @@ const (
 	// start offset. Expected: inconsistent-offsets (and duplicate: the
 	// value is also read where it really is).
 	ReuseOffsets Name = "ordo/partition/reuse-offsets"
+
+	// FetchStaleHighWatermark (Fetch, every partition read): the fetch is
+	// answered as if the high watermark were the true one minus the
+	// point's value (an int; 1 for any other value), never below the log
+	// start offset: the high watermark reported is that older one, and
+	// only records below it are returned (none when the fetch offset is at
+	// or past it). The fetch-side twin of StaleHighWatermark; ListOffsets
+	// still answers the true high watermark. Expected: porcupine finds the
+	// log not linearizable (leader fetches marked linearizable read a
+	// stale end); the static checker sees nothing.
+	FetchStaleHighWatermark Name = "ordo/handler/fetch-stale-high-watermark"
 )
 
 // Faults: things that happen to real brokers (slow disks, lost responses).
@@ -65,6 +76,18 @@ const (
 	// acknowledgement of what it waits for (group commit lets other
 	// callers' rounds go on). A return action does nothing.
 	BeforeFsync Name = "ordo/partition/before-fsync"
+
+	// FsyncError (the File.Sync of every file of a partition's log:
+	// segments, indexes, checkpoints; the partition manager wraps its
+	// filesystem with it when built with the tag): a return action makes
+	// the fsync fail with EIO without making anything durable, as a dying
+	// disk does. The log fails (storage.ErrLogFailed, sticky), and the
+	// broker must stop: the produces waiting for that fsync and every
+	// later one are answered KAFKA_STORAGE_ERROR, never acknowledged, and
+	// the broker closes (Broker.Done, Broker.Err). Other actions (sleep)
+	// stall the fsync. Expected: the history up to the stop, and after a
+	// restart from the same data, checks clean.
+	FsyncError Name = "ordo/partition/fsync-error"
 )
 
 // All lists every point of the registry (TestRegistryComplete checks it
@@ -74,9 +97,11 @@ var All = []Name{
 	StaleHighWatermark,
 	SkipIdempotenceCheck,
 	ReuseOffsets,
+	FetchStaleHighWatermark,
 	ProduceDropResponse,
 	BeforeFsync,
+	FsyncError,
 }
 
 // Planted lists the points that are planted bugs.
-var Planted = []Name{AckWithoutAppend, StaleHighWatermark, SkipIdempotenceCheck, ReuseOffsets}
+var Planted = []Name{AckWithoutAppend, StaleHighWatermark, SkipIdempotenceCheck, ReuseOffsets, FetchStaleHighWatermark}

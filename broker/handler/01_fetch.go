@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/failpoints"
+	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -147,7 +149,14 @@ func (h *Handlers) readFetch(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int) {
 			if limit < 0 {
 				limit = 0
 			}
-			records, hw, err := p.Read(rp.FetchOffset, limit, minOne)
+			var records []byte
+			var hw int64
+			var err error
+			if v, ok := failpoints.Eval(failpoints.FetchStaleHighWatermark, h.NodeID); ok {
+				records, hw, err = staleRead(p, rp.FetchOffset, limit, minOne, failpoints.Int(v, 1)) // planted bug
+			} else {
+				records, hw, err = p.Read(rp.FetchOffset, limit, minOne)
+			}
 			sp.HighWatermark, sp.LastStableOffset = hw, hw
 			sp.LogStartOffset = p.LogStartOffset()
 			if err != nil {
@@ -162,6 +171,18 @@ func (h *Handlers) readFetch(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int) {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, total
+}
+
+// staleRead is the planted bug failpoints.FetchStaleHighWatermark:
+// Partition.Read as if the high watermark were lag offsets older (never
+// below the log start offset).
+func staleRead(p *partition.Partition, offset int64, maxBytes int, minOne bool, lag int) ([]byte, int64, error) {
+	hw := max(p.LogStartOffset(), p.HighWatermark()-int64(lag))
+	if offset > hw && offset <= p.LogEndOffset() {
+		return nil, hw, nil
+	}
+	records, err := p.Log().Read(offset, hw, maxBytes, minOne)
+	return records, hw, err
 }
 
 // fetchHasError tells whether any partition carries an error: such a

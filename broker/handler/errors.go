@@ -27,6 +27,10 @@ var codes = []struct {
 	err  error
 	kerr *kerr.Error
 }{
+	// A failed log (fsync or write error) wraps its cause, whatever that
+	// is: first, so it always reads as KAFKA_STORAGE_ERROR. The broker
+	// stops on it (partition.Manager.OnStorageFailure).
+	{storage.ErrLogFailed, kerr.KafkaStorageError},
 	// Corruption found on disk wraps ErrCorruptBatch too: it must read as
 	// a storage error, not as the client's corrupt message.
 	{storage.ErrCorruptLog, kerr.KafkaStorageError},

@@ -61,7 +61,7 @@ func (p *Partition) Clean(now time.Time, stop <-chan struct{}) (CleanStats, erro
 		st.Compaction = r
 		errs = append(errs, err)
 	}
-	return st, errors.Join(errs...)
+	return st, p.logErr(errors.Join(errs...))
 }
 
 // CleanAll runs one cleaner round over every hosted partition, stopping

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/fs"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/storage"
@@ -34,6 +35,17 @@ type Manager struct {
 	parts map[key]*Partition
 
 	sig signal // broadcast when any partition's high watermark moves
+
+	// OnStorageFailure, when set (before the first Apply), is called once,
+	// with the cause, the first time a hosted partition's log fails
+	// (storage.ErrLogFailed: an fsync or a write failed). The failed log
+	// already refuses appends and syncs, so what it holds past its last
+	// good fsync is never acknowledged; the broker sets this hook to stop
+	// altogether (fail-stop), as Kafka does when its only log directory
+	// goes offline. It is called from the request path, so it must not
+	// block.
+	OnStorageFailure func(error)
+	failOnce         sync.Once
 }
 
 type key struct {
@@ -43,6 +55,9 @@ type key struct {
 
 // NewManager returns a manager storing partitions under dir.
 func NewManager(fsys fs.FS, dir string, nodeID int32, now func() time.Time, logger *slog.Logger) *Manager {
+	if failpoints.Enabled {
+		fsys = faultFS{FS: fsys, node: nodeID} // failpoints.FsyncError
+	}
 	return &Manager{
 		fsys: fsys, dir: dir, nodeID: nodeID, now: now, logger: logger,
 		parts: map[key]*Partition{},
@@ -178,7 +193,20 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 	p.node = m.nodeID
 	p.producers = producers
 	p.sig = &m.sig
+	p.onLogFailure = m.logFailed
 	return p, nil
+}
+
+// logFailed is told by a partition that its log failed; the first failure
+// goes to OnStorageFailure.
+func (m *Manager) logFailed(p *Partition, err error) {
+	m.failOnce.Do(func() {
+		m.logger.Error("partition log failed: it takes no more writes, and the broker must stop",
+			"topic", p.Topic, "partition", p.Index, "err", err)
+		if m.OnStorageFailure != nil {
+			m.OnStorageFailure(err)
+		}
+	})
 }
 
 func (m *Manager) readFile(path string) (string, error) {

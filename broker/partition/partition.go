@@ -40,6 +40,8 @@ type Partition struct {
 	log *storage.Log
 	// node is this broker's node id, for failpoints aimed at one broker.
 	node int32
+	// onLogFailure tells the manager that the log failed (see logErr).
+	onLogFailure func(*Partition, error)
 
 	// appendMu serialises appends so offsets are handed out in the order
 	// batches arrive, and so the LogAppendTime stamp is monotonic.
@@ -223,6 +225,7 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 		return Appended{AppendInfo: info, unwritten: true}, nil
 	}
 	info, err := p.log.AppendBatches(records, batches, epoch, logAppendTime)
+	err = p.logErr(err)
 	if err == nil {
 		for _, b := range info.Batches {
 			if b.ProducerID >= 0 {
@@ -286,7 +289,9 @@ func (p *Partition) WaitCommitted(ctx context.Context, a Appended, timeout time.
 	if a.fsync {
 		failpoints.Eval(failpoints.BeforeFsync, p.node)
 		// Sync shares one fsync among concurrent callers (group commit).
-		if err := p.log.Sync(); err != nil {
+		// When it fails, these batches are never acknowledged: the log
+		// failed, and stays failed (storage.ErrLogFailed).
+		if err := p.logErr(p.log.Sync()); err != nil {
 			return err
 		}
 		p.advanceHW(p.log.SyncedOffset())
@@ -335,11 +340,23 @@ func (p *Partition) Read(offset int64, maxBytes int, minOne bool) (records []byt
 // follow (used by the interval flusher; harmless for fsync topics).
 func (p *Partition) Flush() error {
 	failpoints.Eval(failpoints.BeforeFsync, p.node)
-	if err := p.log.Sync(); err != nil {
+	if err := p.logErr(p.log.Sync()); err != nil {
 		return err
 	}
 	p.advanceHW(p.log.SyncedOffset())
 	return nil
+}
+
+// logErr returns err, first telling the manager when it says the log
+// failed (storage.ErrLogFailed: an fsync or a write failed, and the log
+// refuses writes until reopened): the broker stops on the first such
+// failure (Manager.OnStorageFailure). Every call that writes or syncs the
+// log passes its error through here.
+func (p *Partition) logErr(err error) error {
+	if err != nil && p.onLogFailure != nil && errors.Is(err, storage.ErrLogFailed) {
+		p.onLogFailure(p, err)
+	}
+	return err
 }
 
 // DeleteRecordsBefore moves the log start offset (DeleteRecords). offset -1
@@ -353,7 +370,7 @@ func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
 		return 0, storage.ErrOffsetOutOfRange
 	}
 	if offset > p.log.LogStartOffset() {
-		if err := p.log.SetLogStartOffset(offset); err != nil {
+		if err := p.logErr(p.log.SetLogStartOffset(offset)); err != nil {
 			return 0, err
 		}
 	}

@@ -57,7 +57,7 @@ func loadProducerStates(log *storage.Log, now time.Time) (*producerStates, error
 func (p *Partition) TruncateTo(offset int64, now time.Time) error {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
-	if err := p.log.Truncate(offset); err != nil {
+	if err := p.logErr(p.log.Truncate(offset)); err != nil {
 		return err
 	}
 	s, err := loadProducerStates(p.log, now)

@@ -26,4 +26,11 @@ var (
 	// ErrOffsetMismatch: AppendAsFollower was given batches that do not start
 	// at the log end offset or are not contiguous.
 	ErrOffsetMismatch = errors.New("storage: batch offsets do not continue the log")
+	// ErrLogFailed: an fsync or a write of the log failed. After a failed
+	// fsync the kernel may have dropped the dirty pages, so the log
+	// promises nothing more: it refuses appends and syncs until it is
+	// reopened and recovered (Kafka takes the log directory offline; the
+	// broker stops). Every error of a failed log wraps it and the first
+	// cause (Kafka KAFKA_STORAGE_ERROR).
+	ErrLogFailed = errors.New("storage: log failed, reopen to recover")
 )

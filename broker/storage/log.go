@@ -48,10 +48,11 @@ type Log struct {
 	dirDirty bool   // entries created or removed since the last SyncDir
 	gen      uint64 // bumped whenever bytes a reader may be reading go away
 	closed   bool
-	// failed is set by a failed fsync or write. After an fsync error the
-	// kernel may have dropped the dirty pages, so nothing more is promised:
-	// the log refuses writes until it is reopened and recovered (Kafka takes
-	// the log directory offline).
+	// failed is set by a failed fsync or write (it wraps ErrLogFailed and
+	// the cause). After an fsync error the kernel may have dropped the
+	// dirty pages, so nothing more is promised: the log refuses writes
+	// until it is reopened and recovered (Kafka takes the log directory
+	// offline).
 	failed error
 }
 
@@ -259,13 +260,13 @@ func (l *Log) writable() error {
 	return l.failed
 }
 
-// fail marks the log failed by err (see Log.failed) and returns err. l.mu is
-// held.
+// fail marks the log failed by err (see Log.failed) and returns the log's
+// failure: ErrLogFailed wrapping the first cause. l.mu is held.
 func (l *Log) fail(err error) error {
 	if l.failed == nil {
-		l.failed = fmt.Errorf("storage: log %s failed, reopen to recover: %w", l.dir, err)
+		l.failed = fmt.Errorf("%w: %s: %w", ErrLogFailed, l.dir, err)
 	}
-	return err
+	return l.failed
 }
 
 // writeEpochs persists the leader epoch cache. l.mu is held: epoch changes

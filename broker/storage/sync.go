@@ -59,7 +59,7 @@ func (g *groupCommit) do(round func() error) error {
 // Sync makes every byte appended before the call durable: segment data,
 // the indexes of rolled segments, and the directory entries of new files.
 // Concurrent callers share fsyncs (group commit). A failed fsync fails the
-// log (see Log.failed).
+// log (see Log.failed): it and every later Sync return ErrLogFailed.
 func (l *Log) Sync() error {
 	return l.commit.do(l.syncRound)
 }
@@ -113,7 +113,7 @@ func (l *Log) syncRound() error {
 
 	l.mu.Lock()
 	if err != nil {
-		l.fail(err)
+		err = l.fail(err)
 		l.mu.Unlock()
 		return err
 	}
@@ -130,7 +130,7 @@ func (l *Log) syncRound() error {
 	if rp > l.recoveryPoint {
 		if err := writeFileAtomic(l.fsys, l.dir, recoveryPointFile, encodeOffsetCheckpoint(rp)); err != nil {
 			l.mu.Lock()
-			l.fail(err)
+			err = l.fail(err)
 			l.mu.Unlock()
 			return err
 		}

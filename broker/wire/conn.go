@@ -10,6 +10,8 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // conn serves one client connection with two goroutines:
@@ -35,6 +37,9 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	queue  chan pending
+	// draining is set by Server.Shutdown: the reader stops, and the
+	// writer answers what was queued before the connection closes.
+	draining atomic.Bool
 }
 
 func newConn(s *Server, nc net.Conn, id uint64) *conn {
@@ -62,6 +67,14 @@ func (c *conn) shutdown(err error) {
 	c.nc.Close()
 }
 
+// drain stops the reader (Server.Shutdown): a read deadline in the past
+// ends the read it is blocked in, or its next one. Requests already read
+// are still handled and answered.
+func (c *conn) drain() {
+	c.draining.Store(true)
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
 func (c *conn) serve() {
 	defer c.srv.wg.Done()
 	writerDone := make(chan struct{})
@@ -70,7 +83,13 @@ func (c *conn) serve() {
 		defer close(writerDone)
 		c.shutdown(c.writeLoop())
 	}()
-	c.shutdown(c.readLoop())
+	if err := c.readLoop(); c.draining.Load() {
+		// Shutting down: no more requests, but the writer answers the
+		// queued ones, then returns and closes the connection.
+		close(c.queue)
+	} else {
+		c.shutdown(err)
+	}
 	<-writerDone
 	c.srv.removeConn(c)
 
@@ -109,8 +128,15 @@ func (c *conn) writeLoop() error {
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	for {
 		var p pending
+		var ok bool
 		select {
-		case p = <-c.queue:
+		case p, ok = <-c.queue:
+			if !ok { // drained (Server.Shutdown): every queued request answered
+				if err := bw.Flush(); err != nil {
+					return err
+				}
+				return ErrServerClosed
+			}
 		case <-c.ctx.Done():
 			return errWriterDone
 		}

@@ -158,6 +158,45 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
+// Shutdown closes the server gracefully: it stops accepting and stops
+// reading requests on every connection, lets each connection answer the
+// requests it had already read (their Replies' Waits included), then closes
+// it. When ctx ends first, it does what Close does with what is left. It
+// returns once every connection goroutine has returned. After Shutdown,
+// Close does nothing more.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	lns := s.listeners
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	var errs []error
+	for _, ln := range lns {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	for _, c := range conns {
+		c.drain()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel(ErrServerClosed)
+	case <-ctx.Done():
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
+
 func (s *Server) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

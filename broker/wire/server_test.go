@@ -480,3 +480,79 @@ func TestCloseWithOpenConnections(t *testing.T) {
 func frameOf(payload []byte) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
 }
+
+// Shutdown answers the requests a connection had already read (a slow
+// one included), reads no more, then closes every connection; Close after
+// it does nothing more.
+func TestShutdownAnswersWhatWasRead(t *testing.T) {
+	release := make(chan struct{})
+	waiting := make(chan struct{}, 1)
+	f := &fake{}
+	f.handle = func(ctx context.Context, r *wire.Request) wire.Reply {
+		if m, ok := r.Body.(*kmsg.MetadataRequest); !ok || len(m.Topics) == 0 || *m.Topics[0].Topic != "slow" {
+			return nil
+		}
+		return wire.Later(func() (kmsg.Response, error) { // an fsync in progress
+			waiting <- struct{}{}
+			select {
+			case <-release:
+				return f.respond(r), nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		})
+	}
+	srv, addr := start(t, wire.Config{}, f)
+	c := wiretest.Dial(t, addr)
+	idle := wiretest.Dial(t, addr)
+	idle.RoundTrip(metadataReq(12))
+	c.Write(wire.AppendRequest(wire.AppendRequest(nil, metadataReq(12, "slow"), 1, nil), apiVersionsReq(4), 2, nil))
+	recv(t, waiting)
+	require.Eventually(t, func() bool { return len(f.requests()) == 3 }, wiretest.Timeout, time.Millisecond, "both requests read")
+
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) before the slow reply was answered", err)
+	case <-time.After(quiet):
+	}
+	idle.RequireClosed()                          // nothing to answer: closed at once
+	c.Send(metadataReq(12, "after"))              // corr 3: not read any more
+	_, err := net.DialTimeout("tcp", addr, quiet) // not accepting
+	assert.Error(t, err)
+
+	close(release)
+	corr, resp := c.Recv(3, 12)
+	assert.EqualValues(t, 1, corr)
+	assert.Equal(t, "slow", *resp.(*kmsg.MetadataResponse).Topics[0].Topic)
+	corr, _ = c.Recv(18, 4)
+	assert.EqualValues(t, 2, corr)
+	c.RequireClosed()
+	require.NoError(t, recv(t, done))
+	assert.Len(t, f.requests(), 3, "the request sent after Shutdown was never handled")
+	wiretest.RequireNoLeaks(t)
+	require.NoError(t, srv.Close())
+}
+
+// Shutdown gives up waiting when its context ends: what is left is closed
+// as Close does, cancelling the waits.
+func TestShutdownDeadline(t *testing.T) {
+	stopped := make(chan error, 1)
+	f := &fake{handle: func(ctx context.Context, r *wire.Request) wire.Reply {
+		return wire.Later(func() (kmsg.Response, error) { // a long poll
+			<-ctx.Done()
+			stopped <- context.Cause(ctx)
+			return nil, ctx.Err()
+		})
+	}}
+	srv, addr := start(t, wire.Config{}, f)
+	c := wiretest.Dial(t, addr)
+	c.Send(metadataReq(12))
+	require.Eventually(t, func() bool { return len(f.requests()) == 1 }, wiretest.Timeout, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), quiet)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	assert.ErrorIs(t, recv(t, stopped), wire.ErrServerClosed)
+	c.RequireClosed()
+}

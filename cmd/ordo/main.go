@@ -1,6 +1,8 @@
 // Command ordo runs one Ordo broker: flags and ORDO_* environment variables
 // become a broker.Config, the broker runs until SIGINT or SIGTERM, and then
-// closes cleanly. Run `ordo --help` for the flags.
+// closes cleanly (exit 0). A broker that stops on its own (a partition log's
+// fsync or write failed: it fail-stops) makes ordo exit 1. Run `ordo --help`
+// for the flags.
 package main
 
 import (
@@ -28,8 +30,11 @@ func main() {
 	os.Exit(code)
 }
 
+// startBroker starts the broker; a test swaps it to reach the broker.
+var startBroker = broker.Start
+
 // run is the whole program: it returns the exit status. The broker runs until
-// ctx is done.
+// ctx is done, or until it stops on its own.
 func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
 	opts, err := parseArgs(args, lookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -53,14 +58,22 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			"advertise", cfg.Advertise)
 	}
 
-	b, err := broker.Start(cfg)
+	b, err := startBroker(cfg)
 	if err != nil {
 		logger.Error("cannot start broker", "err", err)
 		return 1
 	}
 	logger.Info("ordo listening", "addr", b.Addr(), "listen", cfg.Listen, "node_id", cfg.NodeID, "data_dir", cfg.DataDir)
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-b.Done():
+		// Fail-stop: a partition log failed, the broker closed itself and
+		// acknowledged nothing its disk did not keep.
+		logger.Error("ordo stopped: the broker failed; check the disk, then restart it (its logs recover from what the disk kept)",
+			"err", b.Err())
+		return 1
+	}
 	logger.Info("shutting down", "cause", context.Cause(ctx))
 	if err := b.Close(); err != nil {
 		logger.Error("broker did not close cleanly", "err", err)

@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Ordo serves no group offsets yet (issue 3), so commits are recorded
-// against franz-go's kfake cluster.
+// Administrative commits (kadm) against franz-go's kfake cluster; group
+// members' commits against the broker are in group_test.go.
 func TestRecorderCommitsAgainstKfake(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t"))
 	require.NoError(t, err)

@@ -6,7 +6,11 @@
 //
 // A Client wraps one *kgo.Client and must be used by one goroutine at a
 // time: a client's operations are sequential, which the checkers rely on
-// (its polls and sends are judged in order).
+// (its polls and sends are judged in order). A group member (GroupClient)
+// also records what kgo does for it in the background — its assignments,
+// revocations and committed-offset fetches — under its client id; those
+// may overlap its calls, and the checkers order them by what kgo
+// guarantees (see the linearizability package).
 package recorder
 
 import (
@@ -89,6 +93,8 @@ type Client struct {
 	id  int
 	cl  *kgo.Client
 	adm *kadm.Client
+
+	group *member // set for group members (GroupClient)
 }
 
 // Client wraps cl; its operations are recorded under the next client id.
@@ -96,9 +102,16 @@ type Client struct {
 // kgo.RecordPartitioner(kgo.ManualPartitioner()), so that a record goes to
 // the partition it names.
 func (r *Recorder) Client(cl *kgo.Client) *Client {
+	c := r.newClient()
+	c.cl, c.adm = cl, kadm.NewClient(cl)
+	return c
+}
+
+// newClient takes the next client id.
+func (r *Recorder) newClient() *Client {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := &Client{r: r, id: r.nextClient, cl: cl, adm: kadm.NewClient(cl)}
+	c := &Client{r: r, id: r.nextClient}
 	r.nextClient++
 	return c
 }

@@ -1,9 +1,10 @@
 // Package workload drives a Kafka-protocol cluster with concurrent,
 // recorded clients for a bounded time and then drains it, producing a
 // history for package linearizability to check: the LOG workload
-// (producers, consumers polling every partition, a final drain) and the LIN
+// (producers, consumers polling every partition, a final drain), the LIN
 // one (latest offsets and leader fetches read concurrently), with consumer
-// offset commits when the cluster serves them.
+// offset commits when the cluster serves them, and the GROUP one (members
+// of a consumer group joining and leaving, committing after every poll).
 //
 // It talks to the cluster only through franz-go clients; it never imports
 // the broker, so it can drive any Kafka-compatible cluster.
@@ -31,7 +32,7 @@ type Config struct {
 	Topic      string        // created with Partitions partitions, replication factor 1
 	Partitions int32         // 4
 	Producers  int           // 4
-	Consumers  int           // 2
+	Consumers  int           // 2 (none with a Group)
 	Readers    int           // 2: latest offsets and linearizable fetches
 	Duration   time.Duration // 3s
 	// ReadPause is a reader's pause between reads (2ms): readers are cheap
@@ -56,6 +57,17 @@ type Config struct {
 	// the final drain: the place to heal faults, so the drain reads what
 	// the load phase left.
 	BeforeDrain func()
+	// Group, if not nil, adds the GROUP workload: members of one consumer
+	// group that join and leave during the run and commit after every
+	// poll (see GroupConfig). With a Group, Consumers defaults to none.
+	Group *GroupConfig
+	// Nemesis, if not nil, runs beside the load from its start, with its
+	// own stream of the seed: the place to inject faults, each recorded
+	// with fault (call it when the fault begins, and the function it
+	// returns when it ends; faults are drawn on the visualization). The
+	// load stops after Duration either way; Run waits for Nemesis to
+	// return before BeforeDrain and the drain.
+	Nemesis func(stopped func() bool, rng *rand.Rand, fault func(description string) (end func()))
 }
 
 func (c *Config) defaults() {
@@ -65,7 +77,7 @@ func (c *Config) defaults() {
 	if c.Producers == 0 {
 		c.Producers = 4
 	}
-	if c.Consumers == 0 {
+	if c.Consumers == 0 && c.Group == nil {
 		c.Consumers = 2
 	}
 	if c.Readers == 0 {
@@ -94,6 +106,13 @@ type Result struct {
 // when the drain fails (the checkers then say what they could not judge).
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	cfg.defaults()
+	if cfg.Group != nil {
+		g := *cfg.Group
+		if err := g.defaults(cfg.Topic); err != nil {
+			return Result{}, err
+		}
+		cfg.Group = &g
+	}
 	rec := recorder.New(cfg.History)
 	setup, err := newClient(cfg)
 	if err != nil {
@@ -176,6 +195,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		spawn("reader", 3, i, func(stopped func() bool, rng *rand.Rand) error { return readLoop(ctx, cfg, c, stopped, rng) })
 	}
 
+	if cfg.Group != nil {
+		spawn("group", 4, 0, func(stopped func() bool, rng *rand.Rand) error { return groupLoop(ctx, cfg, rec, stopped, rng) })
+	}
+	if cfg.Nemesis != nil {
+		spawn("nemesis", 5, 0, func(stopped func() bool, rng *rand.Rand) error {
+			cfg.Nemesis(stopped, rng, rec.Fault)
+			return nil
+		})
+	}
+
 	start := time.Now()
 	select {
 	case <-time.After(cfg.Duration):
@@ -204,8 +233,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 func newClient(cfg Config, opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(clientOpts(cfg, opts...)...)
+}
+
+// clientOpts are every client's options, then opts.
+func clientOpts(cfg Config, opts ...kgo.Opt) []kgo.Opt {
 	all := append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.RequestTimeoutOverhead(cfg.OpTimeout)}, cfg.ClientOpts...)
-	return kgo.NewClient(append(all, opts...)...)
+	return append(all, opts...)
 }
 
 // produceLoop sends unique values ("p<producer>-<n>") to random partitions,

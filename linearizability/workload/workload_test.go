@@ -144,10 +144,10 @@ func plant(t *testing.T, h lin.History, match func(*lin.Op) bool, change func(*l
 	return nil
 }
 
-// TestWorkloadWithCommits runs the workload with offset commits against
-// franz-go's kfake cluster, until Ordo serves consumer groups (issue 3):
-// it exercises the commit path of the recorder and the committed-offset
-// checkers on a live history.
+// TestWorkloadWithCommits runs the workload with administrative offset
+// commits against franz-go's kfake cluster: the committed-offset checkers
+// on a history from another implementation (Ordo's groups are in
+// group_test.go).
 func TestWorkloadWithCommits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live workload")
