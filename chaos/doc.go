@@ -7,11 +7,13 @@
 // Its tests need the build tag: go test -race -tags failpoints ./chaos/...
 // (make test runs them). Two kinds of run:
 //   - faults a correct broker survives (produce responses dropped after
-//     the commit, stalled fsyncs): the checks must pass;
+//     the commit, stalled fsyncs, an fsync that fails with EIO: the broker
+//     fail-stops and is restarted after a power loss): the checks must
+//     pass;
 //   - the planted bugs of issue 4 (acknowledge without appending, a stale
-//     high watermark, no idempotence check, one offset handed to two
-//     batches): the check must fail with the anomaly each causes, while the
-//     same workload without faults passes.
+//     high watermark in ListOffsets or in Fetch, no idempotence check, one
+//     offset handed to two batches): the check must fail with the anomaly
+//     each causes, while the same workload without faults passes.
 //
 // Faults are switched off before the final drain, and every enabled point
 // must have fired. Every run prints its seed (ORDO_SEED replays the
