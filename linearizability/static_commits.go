@@ -2,7 +2,6 @@ package linearizability
 
 import (
 	"fmt"
-	"sort"
 )
 
 // groupKey names one committed-offset register.
@@ -20,21 +19,7 @@ func groupKeys(h History) (map[groupKey][]*Op, []groupKey) {
 			m[k] = append(m[k], op)
 		}
 	}
-	keys := make([]groupKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.group != b.group {
-			return a.group < b.group
-		}
-		if a.tp.Topic != b.tp.Topic {
-			return a.tp.Topic < b.tp.Topic
-		}
-		return a.tp.Partition < b.tp.Partition
-	})
-	return m, keys
+	return m, sortedGroupKeys(m)
 }
 
 // committedOffsetRegressions finds reads of a committed offset that went

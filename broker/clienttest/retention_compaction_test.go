@@ -256,14 +256,16 @@ func TestRetentionMovesTheLogStart(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	// Let the cleaner catch up fully, then read the start again.
-	time.Sleep(200 * time.Millisecond)
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err != nil || starts.Error() != nil {
-		t.Fatalf("ListStartOffsets: %v / %v", err, starts.Error())
-	}
-	o, _ := starts.Lookup(topic, 0)
-	start = o.Offset
+	// Nothing is produced any more: wait until the cleaner has reached its
+	// fixpoint, so the start compared below cannot move under the test.
+	start = settled(t, ctx, 20*time.Millisecond, func() int64 {
+		starts, err := adm.ListStartOffsets(ctx, topic)
+		if err != nil || starts.Error() != nil {
+			t.Fatalf("ListStartOffsets: %v / %v", err, starts.Error())
+		}
+		o, _ := starts.Lookup(topic, 0)
+		return o.Offset
+	})
 	t.Logf("log start offset %d of 160 after retention.bytes=2MiB", start)
 	if start < 80 {
 		t.Errorf("log start %d: more than 4 MiB of 50 KiB records kept under retention.bytes=2MiB", start)
@@ -305,6 +307,28 @@ func TestRetentionMovesTheLogStart(t *testing.T) {
 			break
 		}
 	}
+}
+
+// settled polls read until it returns the same value over several cleaner
+// rounds (interval apart) and returns it: the cleaner's fixpoint once
+// nothing is produced any more. It fails the test when ctx ends first.
+func settled(t *testing.T, ctx context.Context, interval time.Duration, read func() int64) int64 {
+	t.Helper()
+	last, same := read(), 0
+	for same < 5 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the value never settled (last %d)", last)
+		case <-time.After(2 * interval):
+		}
+		v := read()
+		if v == last {
+			same++
+		} else {
+			last, same = v, 0
+		}
+	}
+	return last
 }
 
 func first(s []string) string {
@@ -367,10 +391,11 @@ func TestRetentionBoundsDiskUse(t *testing.T) {
 		total += 16 * 32 << 10
 	}
 	elapsed := time.Since(began)
-	time.Sleep(100 * time.Millisecond) // a few more cleaner rounds
 	close(stop)
 	wg.Wait()
-	final := folderSize(t, topicDir)
+	// The producer stopped: the folder shrinks to its final size once the
+	// cleaner has caught up.
+	final := settled(t, ctx, 20*time.Millisecond, func() int64 { return folderSize(t, topicDir) })
 	t.Logf("produced %d MiB in %s (%.1f MiB/s); folder: peak %.2f MiB, final %.2f MiB over %d samples; retention.bytes %d MiB, segment.bytes 1 MiB",
 		total/mib, elapsed.Round(time.Millisecond), float64(total)/mib/elapsed.Seconds(),
 		float64(peak.Load())/mib, float64(final)/mib, samples.Load(), retention/mib)
