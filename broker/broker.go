@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ordo-broker/ordo/broker/clock"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -98,7 +99,10 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b.controller = ctl
-	b.partitions = partition.NewManager(cfg.FS, cfg.DataDir, cfg.NodeID, cfg.Now, b.logger)
+	b.partitions = partition.NewManager(partition.Config{
+		FS: cfg.FS, Dir: cfg.DataDir, NodeID: cfg.NodeID,
+		Clock: cfg.Clock, FlushInterval: cfg.FlushInterval, Logger: b.logger,
+	})
 	b.partitions.OnStorageFailure = b.failStop
 
 	var applyErr error
@@ -134,20 +138,16 @@ func Start(cfg Config) (*Broker, error) {
 		AutoCreateTopics: cfg.AutoCreateTopics,
 		Defaults:         controller.Defaults{NumPartitions: cfg.DefaultPartitions, ReplicationFactor: 1},
 		BrokerConfigs:    cfg.staticConfigs(b.addr),
-		Now:              cfg.Now,
+		Clock:            cfg.Clock,
 		Logger:           b.logger,
 	})
 	b.server = wire.NewServer(wire.Config{MaxFrameBytes: cfg.MaxFrameBytes, Logger: b.logger}, h)
-	b.wg.Add(2)
+	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		if err := b.server.Serve(ln); err != nil && !errors.Is(err, wire.ErrServerClosed) {
 			b.logger.Error("serving", "err", err)
 		}
-	}()
-	go func() {
-		defer b.wg.Done()
-		b.flushLoop()
 	}()
 	if cfg.LogCleanerInterval > 0 {
 		b.wg.Add(1)
@@ -262,7 +262,7 @@ func (b *Broker) newGroupCoordinator(ctl *controller.Controller) *group.Coordina
 		NodeID:     b.cfg.NodeID,
 		Partitions: b.cfg.OffsetsTopicPartitions,
 		Group:      gcfg,
-		Now:        b.cfg.Now,
+		Clock:      b.cfg.Clock,
 		Logger:     b.logger,
 	}, ctl, func(p int32) group.Log {
 		if pt := b.partitions.Get(group.OffsetsTopic, p); pt != nil {
@@ -270,24 +270,6 @@ func (b *Broker) newGroupCoordinator(ctl *controller.Controller) *group.Coordina
 		}
 		return nil
 	})
-}
-
-// flushLoop fsyncs every partition on the broker's interval: topics whose
-// flush policy is "interval" rely on it; fsync-per-append topics have
-// nothing left to flush.
-func (b *Broker) flushLoop() {
-	t := time.NewTicker(b.cfg.FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stopFlusher:
-			return
-		case <-t.C:
-			if err := b.partitions.FlushAll(); err != nil {
-				b.logger.Error("flushing partitions", "err", err)
-			}
-		}
-	}
 }
 
 func withDefaults(cfg Config) Config {
@@ -322,9 +304,7 @@ func withDefaults(cfg Config) Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.OrReal(cfg.Clock)
 	return cfg
 }
 

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"github.com/ordo-broker/ordo/broker/clock"
 	"log/slog"
 	"net"
 	"time"
@@ -38,8 +39,10 @@ type Config struct {
 	// DefaultPartitions is num.partitions, used by auto-creation and by
 	// CreateTopics with NumPartitions -1 (KIP-464). Default 1.
 	DefaultPartitions int32
-	// FlushInterval is how often topics with the interval flush policy are
-	// fsynced. Default 1s.
+	// FlushInterval is log.flush.scheduler.interval.ms: under the
+	// interval flush policy (flush.messages > 1), the longest a
+	// partition's appended records wait for an fsync (flush.ms, when
+	// shorter, wins). Default 1s.
 	FlushInterval time.Duration
 	// MaxFrameBytes bounds a request frame (socket.request.max.bytes).
 	// Default 100 MiB.
@@ -69,8 +72,10 @@ type Config struct {
 	GroupMaxSessionTimeout time.Duration
 	// Logger receives the broker's logs. nil means slog.Default().
 	Logger *slog.Logger
-	// Now is the broker's clock. nil means time.Now.
-	Now func() time.Time
+	// Clock is the broker's clock: every reading of the time and every
+	// timer of the broker goes through it. nil means the wall clock;
+	// tests may drive a clock.Fake.
+	Clock clock.Clock
 }
 
 // DefaultConfig returns the configuration `ordo` runs with when given no

@@ -21,13 +21,14 @@ const (
 	// inconsistent-offsets.
 	AckWithoutAppend Name = "ordo/partition/ack-without-append"
 
-	// StaleHighWatermark (ListOffsets, timestamp -1): the latest offset
-	// answered is the high watermark minus the point's value (an int; 1
-	// for any other value), never below the log start offset: a read
-	// that lags writes which completed before it began. Fetch still
-	// reports the true high watermark. Expected: porcupine finds the log
+	// StaleHighWatermark (partition.ListOffset with timestamp -1, the
+	// latest offset of ListOffsets): the latest offset answered is the
+	// high watermark minus the point's value (an int; 1 for any other
+	// value), never below the log start offset: a read that lags writes
+	// which completed before it began. Fetch still reports the true high
+	// watermark. Expected: porcupine finds the log
 	// not linearizable; the static checker sees nothing.
-	StaleHighWatermark Name = "ordo/handler/list-offsets-stale-high-watermark"
+	StaleHighWatermark Name = "ordo/partition/list-offsets-stale-high-watermark"
 
 	// SkipIdempotenceCheck (partition.Append): a batch the producer state
 	// recognises as a retry of one in its window is appended again
@@ -48,16 +49,17 @@ const (
 	// value is also read where it really is).
 	ReuseOffsets Name = "ordo/partition/reuse-offsets"
 
-	// FetchStaleHighWatermark (Fetch, every partition read): the fetch is
-	// answered as if the high watermark were the true one minus the
-	// point's value (an int; 1 for any other value), never below the log
+	// FetchStaleHighWatermark (partition.Read: every fetch of a
+	// partition, and the group coordinator's reads of __consumer_offsets):
+	// the read is answered as if the high watermark were the true one
+	// minus the point's value (an int; 1 for any other value), never below the log
 	// start offset: the high watermark reported is that older one, and
 	// only records below it are returned (none when the fetch offset is at
 	// or past it). The fetch-side twin of StaleHighWatermark; ListOffsets
 	// still answers the true high watermark. Expected: porcupine finds the
 	// log not linearizable (leader fetches marked linearizable read a
 	// stale end); the static checker sees nothing.
-	FetchStaleHighWatermark Name = "ordo/handler/fetch-stale-high-watermark"
+	FetchStaleHighWatermark Name = "ordo/partition/fetch-stale-high-watermark"
 )
 
 // Faults: things that happen to real brokers (slow disks, lost responses).
@@ -70,11 +72,12 @@ const (
 	// offsets (not appended twice).
 	ProduceDropResponse Name = "ordo/handler/produce-drop-response"
 
-	// BeforeFsync (partition.WaitCommitted under an fsync flush policy,
-	// and Flush, the interval flusher's): evaluated before the caller asks
-	// for the partition's fsync; sleep(ms) stalls it, and with it the
-	// acknowledgement of what it waits for (group commit lets other
-	// callers' rounds go on). A return action does nothing.
+	// BeforeFsync (the partition's fsync, whichever flush policy asked
+	// for it, and Partition.Flush at shutdown): evaluated before each
+	// fsync of a partition's log; sleep(ms) stalls it, and with it the
+	// high watermark under the fsync policy and the acknowledgement of
+	// everything waiting for it (appends meanwhile share the next fsync:
+	// group commit). A return action does nothing.
 	BeforeFsync Name = "ordo/partition/before-fsync"
 
 	// FsyncError (the File.Sync of every file of a partition's log:

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/ordo-broker/ordo/broker/clock"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -48,8 +49,10 @@ type CoordinatorConfig struct {
 	// CommitTimeout is offsets.commit.timeout.ms: how long a write to
 	// __consumer_offsets may take to commit (default 5s).
 	CommitTimeout time.Duration
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Clock is the broker's clock: the groups' deadlines are armed on
+	// it. nil means the wall clock.
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Coordinator is the group coordinator: it serves the groups of the
@@ -85,9 +88,7 @@ func NewCoordinator(cfg CoordinatorConfig, meta Metadata, logs func(partition in
 	if cfg.CommitTimeout <= 0 {
 		cfg.CommitTimeout = 5 * time.Second
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.OrReal(cfg.Clock)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -223,7 +224,7 @@ func (c *Coordinator) shardFor(groupID string) (*shard, error) {
 // newWaiter hands out a waiter id, unique for the coordinator's life.
 func (c *Coordinator) newWaiter() Waiter { return Waiter(c.waiters.Add(1)) }
 
-func (c *Coordinator) now() time.Time { return c.cfg.Now() }
+func (c *Coordinator) now() time.Time { return c.cfg.Clock.Now() }
 
 // newMemberID is Kafka's member id: the client id (or the group.instance.id
 // of a static member) followed by a random UUID.

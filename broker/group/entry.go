@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ordo-broker/ordo/broker/clock"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ type entry struct {
 	// lastWrite is closed once the group's previous write has been fed
 	// back: outcomes are applied in log order.
 	lastWrite chan struct{}
-	timer     *time.Timer
+	timer     clock.Timer
 	timerAt   time.Time
 	timerSeq  uint64
 }
@@ -124,7 +125,7 @@ func (e *entry) arm() {
 	e.timerSeq++
 	seq := e.timerSeq
 	e.timerAt = at
-	e.timer = time.AfterFunc(at.Sub(e.sh.c.now()), func() { e.fire(seq) })
+	e.timer = e.sh.c.cfg.Clock.AfterFunc(at.Sub(e.sh.c.now()), func() { e.fire(seq) })
 }
 
 func (e *entry) stopTimer() {

@@ -60,7 +60,7 @@ func (h *Handlers) produce(ctx context.Context, req *wire.Request) wire.Reply {
 		t, ok := im.Topics[topic]
 		return ok && t.Internal
 	}
-	now := h.Now()
+	now := h.Clock.Now()
 	for ti, rt := range r.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic

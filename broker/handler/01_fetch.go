@@ -4,9 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/partition"
-	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -45,11 +43,11 @@ func (h *Handlers) fetch(ctx context.Context, req *wire.Request) wire.Reply {
 	if n >= int(r.MinBytes) || r.MaxWaitMillis <= 0 || fetchHasError(resp) {
 		return &fetchReply{resp: resp, size: n}
 	}
-	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
+	maxWait := time.Duration(r.MaxWaitMillis) * time.Millisecond
 	// Each round takes the signal channel before it reads, so a move
 	// between the read and the wait still wakes it: no wake-up is lost.
 	return &fetchReply{wait: func() (*kmsg.FetchResponse, int, error) {
-		timer := time.NewTimer(time.Until(deadline))
+		timer := h.Clock.NewTimer(maxWait)
 		defer timer.Stop()
 		for {
 			changed := h.Partitions.Changed()
@@ -59,7 +57,7 @@ func (h *Handlers) fetch(ctx context.Context, req *wire.Request) wire.Reply {
 			}
 			select {
 			case <-changed:
-			case <-timer.C:
+			case <-timer.C():
 				return resp, n, nil
 			case <-ctx.Done():
 				return nil, 0, ctx.Err()
@@ -96,7 +94,7 @@ func (f *fetchReply) Release() {
 	}
 	for _, t := range f.resp.Topics {
 		for i := range t.Partitions {
-			storage.ReleaseReadBuffer(t.Partitions[i].RecordBatches)
+			partition.ReleaseRead(t.Partitions[i].RecordBatches)
 			t.Partitions[i].RecordBatches = nil
 		}
 	}
@@ -149,14 +147,7 @@ func (h *Handlers) readFetch(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int) {
 			if limit < 0 {
 				limit = 0
 			}
-			var records []byte
-			var hw int64
-			var err error
-			if v, ok := failpoints.Eval(failpoints.FetchStaleHighWatermark, h.NodeID); ok {
-				records, hw, err = staleRead(p, rp.FetchOffset, limit, minOne, failpoints.Int(v, 1)) // planted bug
-			} else {
-				records, hw, err = p.Read(rp.FetchOffset, limit, minOne)
-			}
+			records, hw, err := p.Read(rp.FetchOffset, limit, minOne)
 			sp.HighWatermark, sp.LastStableOffset = hw, hw
 			sp.LogStartOffset = p.LogStartOffset()
 			if err != nil {
@@ -171,18 +162,6 @@ func (h *Handlers) readFetch(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int) {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, total
-}
-
-// staleRead is the planted bug failpoints.FetchStaleHighWatermark:
-// Partition.Read as if the high watermark were lag offsets older (never
-// below the log start offset).
-func staleRead(p *partition.Partition, offset int64, maxBytes int, minOne bool, lag int) ([]byte, int64, error) {
-	hw := max(p.LogStartOffset(), p.HighWatermark()-int64(lag))
-	if offset > hw && offset <= p.LogEndOffset() {
-		return nil, hw, nil
-	}
-	records, err := p.Log().Read(offset, hw, maxBytes, minOne)
-	return records, hw, err
 }
 
 // fetchHasError tells whether any partition carries an error: such a

@@ -3,7 +3,7 @@ package handler
 import (
 	"context"
 
-	"github.com/ordo-broker/ordo/broker/failpoints"
+	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -54,37 +54,15 @@ func (h *Handlers) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicParti
 		return
 	}
 	sp.LeaderEpoch = p.LeaderEpoch()
-	switch rp.Timestamp {
-	case -1:
-		sp.Offset = p.HighWatermark()
-		if v, ok := failpoints.Eval(failpoints.StaleHighWatermark, h.NodeID); ok {
-			sp.Offset = max(p.LogStartOffset(), sp.Offset-int64(failpoints.Int(v, 1))) // planted bug
-		}
-	case -2:
-		sp.Offset = p.LogStartOffset()
-	case -3:
-		ts, off, err := p.Log().MaxTimestamp()
-		if err != nil {
-			sp.ErrorCode = h.errorCode(err)
-			return
-		}
-		if off >= p.HighWatermark() {
-			// Not committed yet: not visible.
-			ts, off = -1, -1
-		}
-		sp.Timestamp, sp.Offset = ts, off
-	default:
-		if rp.Timestamp < 0 {
-			sp.ErrorCode = kerr.InvalidRequest.Code
-			return
-		}
-		off, ts, found, err := p.Log().OffsetForTimestamp(rp.Timestamp)
-		if err != nil {
-			sp.ErrorCode = h.errorCode(err)
-			return
-		}
-		if found && off < p.HighWatermark() {
-			sp.Offset, sp.Timestamp = off, ts
-		}
+	if rp.Timestamp < partition.MaxTimestamp {
+		sp.ErrorCode = kerr.InvalidRequest.Code
+		return
+	}
+	off, ts, found, err := p.ListOffset(rp.Timestamp)
+	switch {
+	case err != nil:
+		sp.ErrorCode = h.errorCode(err)
+	case found:
+		sp.Offset, sp.Timestamp = off, ts
 	}
 }

@@ -41,7 +41,7 @@ func (h *Handlers) offsetForLeaderEpoch(_ context.Context, req *wire.Request) wi
 					sp.ErrorCode = h.errorCode(err)
 					break
 				}
-				sp.LeaderEpoch, sp.EndOffset = p.Log().EndOffsetForEpoch(rp.LeaderEpoch)
+				sp.LeaderEpoch, sp.EndOffset = p.EndOffsetForEpoch(rp.LeaderEpoch)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/producerid"
-	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -30,16 +29,16 @@ var codes = []struct {
 	// A failed log (fsync or write error) wraps its cause, whatever that
 	// is: first, so it always reads as KAFKA_STORAGE_ERROR. The broker
 	// stops on it (partition.Manager.OnStorageFailure).
-	{storage.ErrLogFailed, kerr.KafkaStorageError},
+	{partition.ErrLogFailed, kerr.KafkaStorageError},
 	// Corruption found on disk wraps ErrCorruptBatch too: it must read as
 	// a storage error, not as the client's corrupt message.
-	{storage.ErrCorruptLog, kerr.KafkaStorageError},
-	{storage.ErrCorruptBatch, kerr.CorruptMessage},
-	{storage.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
-	{storage.ErrInvalidMagic, kerr.InvalidRecord},
-	{storage.ErrNoKey, kerr.InvalidRecord},
-	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
-	{storage.ErrClosed, kerr.NotLeaderForPartition},
+	{partition.ErrCorruptLog, kerr.KafkaStorageError},
+	{partition.ErrCorruptBatch, kerr.CorruptMessage},
+	{partition.ErrLogFencedEpoch, kerr.FencedLeaderEpoch},
+	{partition.ErrInvalidMagic, kerr.InvalidRecord},
+	{partition.ErrNoKey, kerr.InvalidRecord},
+	{partition.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{partition.ErrLogClosed, kerr.NotLeaderForPartition},
 	{partition.ErrMessageTooLarge, kerr.MessageTooLarge},
 	{partition.ErrNotLeader, kerr.NotLeaderForPartition},
 	{partition.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/ordo-broker/ordo/broker/controller"
 	"github.com/ordo-broker/ordo/broker/fs"
@@ -26,7 +25,7 @@ func newFuzzHandlers(t testing.TB) *Handlers {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := partition.NewManager(m, "/data", 0, time.Now, logger)
+	parts := partition.NewManager(partition.Config{FS: m, Dir: "/data", Logger: logger})
 	ctl.Subscribe(func(prev, next *metadata.Image) { _ = parts.Apply(prev, next) })
 	if err := ctl.RegisterBroker(metadata.BrokerRecord{NodeID: 0, Host: "127.0.0.1", Port: 9092}); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
+	"github.com/ordo-broker/ordo/broker/clock"
 	"github.com/ordo-broker/ordo/broker/controller"
 	"github.com/ordo-broker/ordo/broker/group"
 	"github.com/ordo-broker/ordo/broker/partition"
@@ -38,8 +38,10 @@ type Deps struct {
 	// BrokerConfigs are the broker's static configs, for DescribeConfigs
 	// on a BROKER resource.
 	BrokerConfigs map[string]string
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Clock is the broker's clock (long-poll deadlines, LogAppendTime);
+	// nil means the wall clock.
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Handlers serves every registered API key. It implements wire.Handler.
@@ -49,9 +51,7 @@ type Handlers struct {
 
 // New returns the handlers over d.
 func New(d Deps) *Handlers {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Clock = clock.OrReal(d.Clock)
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}

@@ -36,7 +36,7 @@ type CleanStats struct {
 // touched. stop, when closed, cuts a compaction pass short.
 func (p *Partition) Clean(now time.Time, stop <-chan struct{}) (CleanStats, error) {
 	p.mu.Lock()
-	cfg, hw, closed := p.cfg, p.hw, p.closed
+	cfg, hw, closed := p.cfg, p.core.HighWatermark(), p.closed
 	p.mu.Unlock()
 	var st CleanStats
 	if closed {
@@ -61,6 +61,7 @@ func (p *Partition) Clean(now time.Time, stop <-chan struct{}) (CleanStats, erro
 		st.Compaction = r
 		errs = append(errs, err)
 	}
+	p.logStartMoved()
 	return st, p.logErr(errors.Join(errs...))
 }
 
@@ -98,13 +99,13 @@ func (m *Manager) CleanAll(stop <-chan struct{}) error {
 // RunCleaner runs CleanAll every interval until stop is closed. It returns
 // once the round in progress has stopped.
 func (m *Manager) RunCleaner(stop <-chan struct{}, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
+		t := m.clock.NewTimer(interval)
 		select {
 		case <-stop:
+			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 			_ = m.CleanAll(stop) // errors are logged
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/ordo-broker/ordo/broker/clock"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -86,11 +87,11 @@ func TestCleanerRetentionBytes(t *testing.T) {
 		if i%10 == 9 {
 			require.NoError(t, mgr.CleanAll(nil))
 		}
-		peak = max(peak, p.Log().Size())
+		peak = max(peak, p.log.Size())
 	}
 	require.NoError(t, mgr.CleanAll(nil))
-	t.Logf("retention.bytes %d: log size %d after, peak %d", 3*segment, p.Log().Size(), peak)
-	require.LessOrEqual(t, p.Log().Size(), int64(3*segment+segment), "at most retention.bytes plus the active segment")
+	t.Logf("retention.bytes %d: log size %d after, peak %d", 3*segment, p.log.Size(), peak)
+	require.LessOrEqual(t, p.log.Size(), int64(3*segment+segment), "at most retention.bytes plus the active segment")
 	require.Less(t, peak, int64(5*segment), "bounded between rounds too (a round every 1 MiB)")
 	require.Positive(t, p.LogStartOffset())
 	_, _, err := p.Read(p.LogStartOffset()-1, 1<<20, true)
@@ -99,7 +100,8 @@ func TestCleanerRetentionBytes(t *testing.T) {
 
 func TestCleanerRetentionMs(t *testing.T) {
 	now := time.UnixMilli(10_000_000)
-	mgr := NewManager(fs.NewMem(), "/data", 0, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	clk := clock.NewFake(now)
+	mgr := NewManager(Config{FS: fs.NewMem(), Dir: "/data", Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer mgr.Close()
 	require.NoError(t, mgr.Apply(nil, image(t, nil, "t", 1, map[string]string{
 		"segment.bytes": fmt.Sprint(1 << 20), "retention.ms": "60000",
@@ -111,7 +113,7 @@ func TestCleanerRetentionMs(t *testing.T) {
 	}
 	require.NoError(t, mgr.CleanAll(nil))
 	require.Zero(t, p.LogStartOffset(), "nothing is older than a minute yet")
-	now = now.Add(50 * time.Second)
+	clk.Advance(50 * time.Second)
 	require.NoError(t, mgr.CleanAll(nil))
 	start := p.LogStartOffset()
 	require.Positive(t, start)
@@ -146,9 +148,9 @@ func TestCleanerCompactsAndRefusesKeylessRecords(t *testing.T) {
 		a := commit(t, p, keyedBatchOf(-1, -1, time.Now().UnixMilli()-time.Hour.Milliseconds(), v, k))
 		written[a.FirstOffset] = string(k)
 	}
-	before := p.Log().Size()
+	before := p.log.Size()
 	require.NoError(t, mgr.CleanAll(nil))
-	after := p.Log().Size()
+	after := p.log.Size()
 	t.Logf("compaction: %d bytes before, %d after", before, after)
 	require.Less(t, after, before/2)
 
@@ -185,7 +187,7 @@ func TestCleanerCompactsAndRefusesKeylessRecords(t *testing.T) {
 // checkpoint), as a pass that is told not to run reports it.
 func cleanedUpTo(t *testing.T, p *Partition) int64 {
 	t.Helper()
-	st, err := p.Log().Clean(storage.CleanOptions{HighWatermark: math.MaxInt64, MinCleanableDirtyRatio: 1})
+	st, err := p.log.Clean(storage.CleanOptions{HighWatermark: math.MaxInt64, MinCleanableDirtyRatio: 1})
 	require.NoError(t, err)
 	require.False(t, st.Ran)
 	return st.FirstDirty

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/clock"
 	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/fs"
 	"github.com/ordo-broker/ordo/broker/metadata"
@@ -25,11 +26,12 @@ import (
 // broker a replica, updates configs and leader epochs, and deletes logs of
 // deleted topics.
 type Manager struct {
-	fsys   fs.FS
-	dir    string
-	nodeID int32
-	now    func() time.Time
-	logger *slog.Logger
+	fsys          fs.FS
+	dir           string
+	nodeID        int32
+	clock         clock.Clock
+	flushInterval time.Duration
+	logger        *slog.Logger
 
 	mu    sync.RWMutex
 	parts map[key]*Partition
@@ -53,17 +55,47 @@ type key struct {
 	index int32
 }
 
-// NewManager returns a manager storing partitions under dir.
-func NewManager(fsys fs.FS, dir string, nodeID int32, now func() time.Time, logger *slog.Logger) *Manager {
+// Config configures a Manager.
+type Config struct {
+	// FS is the filesystem of the partition logs.
+	FS fs.FS
+	// Dir is the log directory: one folder per partition under it.
+	Dir string
+	// NodeID is this broker's id: it hosts the partitions whose replicas
+	// name it.
+	NodeID int32
+	// Clock is the broker's clock (LogAppendTime, segment.ms, flush
+	// deadlines, produce timeouts). nil means the wall clock.
+	Clock clock.Clock
+	// FlushInterval is log.flush.scheduler.interval.ms: under the
+	// interval flush policy, a partition is fsynced at most this long
+	// after an append (or flush.ms, when shorter). Zero means a second.
+	FlushInterval time.Duration
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// NewManager returns a manager storing partitions under cfg.Dir.
+func NewManager(cfg Config) *Manager {
+	fsys := cfg.FS
 	if failpoints.Enabled {
-		fsys = faultFS{FS: fsys, node: nodeID} // failpoints.FsyncError
+		fsys = faultFS{FS: fsys, node: cfg.NodeID} // failpoints.FsyncError
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	return &Manager{
-		fsys: fsys, dir: dir, nodeID: nodeID, now: now, logger: logger,
+		fsys: fsys, dir: cfg.Dir, nodeID: cfg.NodeID, clock: clock.OrReal(cfg.Clock),
+		flushInterval: cfg.FlushInterval, logger: cfg.Logger,
 		parts: map[key]*Partition{},
 		sig:   newSignal(),
 	}
 }
+
+func (m *Manager) now() time.Time { return m.clock.Now() }
 
 // Get returns a hosted partition, or nil.
 func (m *Manager) Get(topic string, index int32) *Partition {
@@ -176,7 +208,7 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("partition: %w", err)
 	}
-	log, err := storage.Open(m.fsys, dir, storageConfig(cfg), m.now)
+	log, err := storage.Open(m.fsys, dir, storageConfig(cfg), m.clock.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +221,7 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 		_ = log.Close()
 		return nil, err
 	}
-	p := newPartition(t, pr, log, cfg)
+	p := newPartition(t, pr, log, cfg, m.clock, m.flushInterval)
 	p.node = m.nodeID
 	p.producers = producers
 	p.sig = &m.sig
@@ -289,7 +321,7 @@ func (m *Manager) removeStrays(want map[key]bool) error {
 	return errors.Join(errs...)
 }
 
-// FlushAll fsyncs every partition (the interval flusher and shutdown).
+// FlushAll fsyncs every partition now (shutdown).
 func (m *Manager) FlushAll() error {
 	var errs []error
 	for _, p := range m.All() {

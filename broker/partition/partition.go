@@ -1,11 +1,19 @@
 // Package partition is the broker's view of the partitions it hosts (Kafka's
 // ReplicaManager and Partition): it appends produced batches to the local
-// log, tracks the high watermark apart from the log end offset, applies the
-// flush policy, checks leader epochs (KIP-320) and wakes long-polling
-// fetches when the high watermark moves.
+// log, runs the flush policy (one fsync in flight per partition, shared by
+// every append it covers: group commit), moves the high watermark and wakes
+// the produces and long-polling fetches that wait for it, and answers reads
+// and offset look-ups with only what is committed.
+//
+// The decisions (when to fsync, where the high watermark is, what a
+// consumer may see, leader epoch checks) are made by a pure core,
+// replica.Replica, one per partition; this package is its I/O shell: it
+// feeds the core what happened to the log and acts on its Output. Handlers
+// ask a Partition, never the storage underneath.
 //
 // Lock order: Manager.mu before Partition.appendMu before Partition.mu; never
-// the other way round.
+// the other way round. Partition.mu guards the core; it is never held
+// across an fsync or a log read.
 package partition
 
 import (
@@ -15,20 +23,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ordo-broker/ordo/broker/clock"
 	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/metadata"
+	"github.com/ordo-broker/ordo/broker/replica"
 	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/topicconfig"
-)
-
-// Errors a partition answers with; handlers map them to Kafka codes.
-var (
-	ErrNotLeader          = errors.New("this broker is not the leader of the partition")
-	ErrFencedLeaderEpoch  = errors.New("leader epoch in the request is older than the broker's")
-	ErrUnknownLeaderEpoch = errors.New("leader epoch in the request is newer than the broker's")
-	ErrMessageTooLarge    = errors.New("batch larger than max.message.bytes")
-	ErrTimeout            = errors.New("timed out waiting for the high watermark")
-	ErrStopped            = errors.New("partition is closed")
 )
 
 // Partition is one topic partition hosted by this broker.
@@ -37,11 +37,15 @@ type Partition struct {
 	TopicID metadata.TopicID
 	Index   int32
 
-	log *storage.Log
+	log   *storage.Log
+	clock clock.Clock
 	// node is this broker's node id, for failpoints aimed at one broker.
 	node int32
 	// onLogFailure tells the manager that the log failed (see logErr).
 	onLogFailure func(*Partition, error)
+	// brokerFlushInterval is log.flush.scheduler.interval.ms, the
+	// interval policy's bound unless flush.ms is shorter.
+	brokerFlushInterval time.Duration
 
 	// appendMu serialises appends so offsets are handed out in the order
 	// batches arrive, and so the LogAppendTime stamp is monotonic.
@@ -51,31 +55,41 @@ type Partition struct {
 	// so two in-flight retries can never both pass as new.
 	producers *producerStates
 
-	mu          sync.Mutex
-	leader      int32
-	leaderEpoch int32
-	cfg         topicconfig.Config
-	hw          int64 // high watermark: offsets below it are committed
-	closed      bool
-	hwMoved     chan struct{} // closed and replaced whenever hw moves
-	sig         *signal       // the manager's any-partition broadcast
+	mu       sync.Mutex
+	core     *replica.Replica
+	cfg      topicconfig.Config
+	closed   bool
+	failed   error         // the error of a failed fsync: nothing more is committed
+	hwMoved  chan struct{} // closed and replaced whenever the high watermark moves
+	sig      *signal       // the manager's any-partition broadcast
+	timer    clock.Timer   // the core's next deadline (interval flush)
+	timerAt  time.Time
+	timerSeq uint64
+	flushers sync.WaitGroup // the fsync in flight, if any
 }
 
-func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.Log, cfg topicconfig.Config) *Partition {
+func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.Log, cfg topicconfig.Config, clk clock.Clock, brokerFlushInterval time.Duration) *Partition {
 	p := &Partition{
-		Topic:       t.Name,
-		TopicID:     t.ID,
-		Index:       pr.Partition,
-		log:         log,
-		leader:      pr.Leader,
-		leaderEpoch: pr.LeaderEpoch,
-		cfg:         cfg,
-		hwMoved:     make(chan struct{}),
+		Topic:               t.Name,
+		TopicID:             t.ID,
+		Index:               pr.Partition,
+		log:                 log,
+		clock:               clk,
+		brokerFlushInterval: brokerFlushInterval,
+		cfg:                 cfg,
+		hwMoved:             make(chan struct{}),
 	}
-	// This broker is the partition's only replica, so everything it
-	// recovered is committed. Replication will start HW from a checkpoint.
-	p.hw = log.LogEndOffset()
+	p.core = replica.New(replica.Recovered{
+		LogStartOffset: log.LogStartOffset(),
+		LogEndOffset:   log.LogEndOffset(),
+		Leader:         pr.Leader,
+		LeaderEpoch:    pr.LeaderEpoch,
+	}, p.flushPolicy(cfg))
 	return p
+}
+
+func (p *Partition) flushPolicy(cfg topicconfig.Config) replica.FlushPolicy {
+	return replica.FlushPolicy{SyncEachAppend: cfg.SyncEachAppend(), Interval: cfg.FlushInterval(p.brokerFlushInterval)}
 }
 
 // Config is the partition's topic config.
@@ -88,30 +102,115 @@ func (p *Partition) Config() topicconfig.Config {
 func (p *Partition) setState(pr metadata.PartitionRecord, cfg topicconfig.Config) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.leader, p.leaderEpoch, p.cfg = pr.Leader, pr.LeaderEpoch, cfg
+	p.cfg = cfg
+	p.core.SetLeader(pr.Leader, pr.LeaderEpoch)
+	p.act(p.core.SetPolicy(p.clock.Now(), p.flushPolicy(cfg)))
+}
+
+// act carries out the core's decisions. p.mu is held.
+func (p *Partition) act(out replica.Output) {
+	if out.HighWatermarkMoved {
+		close(p.hwMoved)
+		p.hwMoved = make(chan struct{})
+		if p.sig != nil {
+			p.sig.broadcast()
+		}
+	}
+	if out.Flush && !p.closed {
+		p.flushers.Add(1)
+		go p.flush()
+	}
+	p.arm()
+}
+
+// flush runs the fsyncs the core asks for, one at a time, until it asks
+// for no more: each covers every append made before it started, so
+// appends that arrive while one runs share the next (group commit).
+func (p *Partition) flush() {
+	defer p.flushers.Done()
+	for {
+		failpoints.Eval(failpoints.BeforeFsync, p.node)
+		err := p.logErr(p.log.Sync())
+		p.mu.Lock()
+		if err != nil {
+			if !errors.Is(err, storage.ErrClosed) {
+				p.fail(err)
+			}
+			p.mu.Unlock()
+			return
+		}
+		out := p.core.Flushed(p.clock.Now(), p.log.SyncedOffset())
+		again := out.Flush
+		out.Flush = false // this goroutine runs it
+		p.act(out)
+		p.mu.Unlock()
+		if !again {
+			return
+		}
+	}
+}
+
+// fail records a failed fsync: the core commits nothing more, and the
+// produces waiting for the high watermark get err. p.mu is held.
+func (p *Partition) fail(err error) {
+	p.core.FlushFailed()
+	if p.failed == nil {
+		p.failed = err
+	}
+	close(p.hwMoved)
+	p.hwMoved = make(chan struct{})
+}
+
+// arm points the partition's timer at the core's next deadline. p.mu is
+// held.
+func (p *Partition) arm() {
+	at, ok := p.core.NextDeadline()
+	if !ok || p.closed {
+		p.stopTimer()
+		return
+	}
+	if p.timer != nil && p.timerAt.Equal(at) {
+		return
+	}
+	p.stopTimer()
+	p.timerSeq++
+	seq := p.timerSeq
+	p.timerAt = at
+	p.timer = p.clock.AfterFunc(at.Sub(p.clock.Now()), func() { p.tick(seq) })
+}
+
+func (p *Partition) stopTimer() {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+}
+
+// tick runs the core's due deadlines. A timer replaced meanwhile (seq is
+// old) does nothing: the current one covers it.
+func (p *Partition) tick(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || seq != p.timerSeq {
+		return
+	}
+	p.timer = nil
+	p.act(p.core.Tick(p.clock.Now()))
 }
 
 // LeaderEpoch is the partition's current leader epoch.
 func (p *Partition) LeaderEpoch() int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.leaderEpoch
+	return p.core.LeaderEpoch()
 }
 
 // CheckLeaderEpoch validates a client's CurrentLeaderEpoch (KIP-320): -1
 // means the client does not know it and skips the check.
 func (p *Partition) CheckLeaderEpoch(current int32) error {
-	if current < 0 {
-		return nil
-	}
-	e := p.LeaderEpoch()
-	switch {
-	case current < e:
-		return ErrFencedLeaderEpoch
-	case current > e:
-		return ErrUnknownLeaderEpoch
-	}
-	return nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.core.CheckLeaderEpoch(current)
 }
 
 // HighWatermark is the offset below which records are committed and visible
@@ -119,45 +218,26 @@ func (p *Partition) CheckLeaderEpoch(current int32) error {
 func (p *Partition) HighWatermark() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.hw
+	return p.core.HighWatermark()
 }
 
 // LogStartOffset is the first offset still in the log.
-func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
-
-// LogEndOffset is the offset the next append gets.
-func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
-
-// Log exposes the storage for lookups that need no partition state.
-func (p *Partition) Log() *storage.Log { return p.log }
-
-// hwChanged returns a channel closed the next time the high watermark moves.
-func (p *Partition) hwChanged() <-chan struct{} {
+func (p *Partition) LogStartOffset() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.hwMoved
+	return p.core.LogStartOffset()
 }
 
-func (p *Partition) advanceHW(to int64) {
+// LogEndOffset is the offset the next append gets.
+func (p *Partition) LogEndOffset() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if to <= p.hw {
-		return
-	}
-	p.hw = to
-	close(p.hwMoved)
-	p.hwMoved = make(chan struct{})
-	if p.sig != nil {
-		p.sig.broadcast()
-	}
+	return p.core.LogEndOffset()
 }
 
 // Appended is the outcome of Append.
 type Appended struct {
 	storage.AppendInfo
-	// fsync tells whether the flush policy wants the append on disk before
-	// it counts as committed.
-	fsync bool
 	// Duplicate says the batches were an idempotent producer's retry of
 	// batches already in the log: nothing was appended, and the offsets
 	// are the original ones (waiting for them to be committed still
@@ -169,17 +249,21 @@ type Appended struct {
 }
 
 // Append validates and appends a produce payload. It takes records over:
-// storage rewrites offsets in place, so the caller must not reuse them. It returns once the
-// batches have offsets; WaitCommitted then waits until they are committed.
-// now is the broker clock's reading, used for LogAppendTime.
+// storage rewrites offsets in place, so the caller must not reuse them. It
+// returns once the batches have offsets; the flush policy then makes them
+// durable and committed whatever the producer's acks, and WaitCommitted
+// waits for that. now is the broker clock's reading, used for
+// LogAppendTime.
 func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 	p.mu.Lock()
-	cfg, epoch, leader, closed := p.cfg, p.leaderEpoch, p.leader, p.closed
+	cfg, epoch, closed, failed := p.cfg, p.core.LeaderEpoch(), p.closed, p.failed
 	p.mu.Unlock()
 	if closed {
 		return Appended{}, ErrStopped
 	}
-	_ = leader // single-replica partitions are always led here; replication checks it
+	if failed != nil {
+		return Appended{}, failed
+	}
 	if int64(len(records)) > int64(cfg.MaxMessageBytes) {
 		return Appended{}, fmt.Errorf("%w: %d bytes > %d", ErrMessageTooLarge, len(records), cfg.MaxMessageBytes)
 	}
@@ -203,26 +287,24 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 	if cfg.MessageTimestampType == "LogAppendTime" {
 		logAppendTime = now.UnixMilli()
 	}
-	fsync := cfg.SyncEachAppend()
 	p.appendMu.Lock()
 	p.producers.maybeExpire(now)
 	orig, dup, err := p.producers.check(batches)
-	if dup {
-		if _, ok := failpoints.Eval(failpoints.SkipIdempotenceCheck, p.node); ok {
-			dup = false // planted bug: the retry is appended again
-		}
+	if failpoints.Enabled && dup {
+		dup = !plantedSkipIdempotenceCheck(p.node)
 	}
 	if err != nil || dup {
 		p.appendMu.Unlock()
 		if err != nil {
 			return Appended{}, err
 		}
-		return Appended{AppendInfo: orig, fsync: fsync, Duplicate: true}, nil
+		return Appended{AppendInfo: orig, Duplicate: true}, nil
 	}
-	if _, ok := failpoints.Eval(failpoints.AckWithoutAppend, p.node); ok {
-		info := p.ackWithoutAppend(batches, logAppendTime, now)
-		p.appendMu.Unlock()
-		return Appended{AppendInfo: info, unwritten: true}, nil
+	if failpoints.Enabled {
+		if info, ok := p.plantedAckWithoutAppend(batches, logAppendTime, now); ok {
+			p.appendMu.Unlock()
+			return Appended{AppendInfo: info, unwritten: true}, nil
+		}
 	}
 	info, err := p.log.AppendBatches(records, batches, epoch, logAppendTime)
 	err = p.logErr(err)
@@ -232,90 +314,52 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 				p.producers.apply(b, now)
 			}
 		}
+		// Still under appendMu, so the core sees log ends in order.
+		p.mu.Lock()
+		p.act(p.core.Appended(now, info.LastOffset+1))
+		p.mu.Unlock()
 	}
 	p.appendMu.Unlock()
 	if err != nil {
 		return Appended{}, err
 	}
-	if !fsync {
-		// Interval flush: the record is committed once written; the
-		// flusher makes it durable later (Kafka's default trade-off).
-		p.advanceHW(info.LastOffset + 1)
-	}
 	if failpoints.Enabled {
-		info = p.reuseOffsets(info)
+		info = p.plantedReuseOffsets(info)
 	}
-	return Appended{AppendInfo: info, fsync: fsync}, nil
+	return Appended{AppendInfo: info}, nil
 }
 
-// reuseOffsets is the planted bug failpoints.ReuseOffsets: it answers an
-// append with its offsets rewound by its record count (the offsets of the
-// batch before), when those are still in the log.
-func (p *Partition) reuseOffsets(info storage.AppendInfo) storage.AppendInfo {
-	n := info.LastOffset - info.FirstOffset + 1
-	if info.FirstOffset-n < p.log.LogStartOffset() {
-		return info
-	}
-	if _, ok := failpoints.Eval(failpoints.ReuseOffsets, p.node); ok {
-		info.FirstOffset, info.LastOffset = info.FirstOffset-n, info.LastOffset-n
-	}
-	return info
-}
-
-// ackWithoutAppend is the planted bug failpoints.AckWithoutAppend: the
-// offsets the log would give batches, and the producer state as if they
-// had been appended, with nothing written. appendMu is held.
-func (p *Partition) ackWithoutAppend(batches []storage.Batch, logAppendTime int64, now time.Time) storage.AppendInfo {
-	next := p.log.LogEndOffset()
-	info := storage.AppendInfo{FirstOffset: next, MaxTimestamp: -1, OffsetOfMaxTimestamp: -1, LogAppendTime: logAppendTime}
-	for _, b := range batches {
-		b.BaseOffset = next
-		next = b.LastOffset() + 1
-		if b.ProducerID >= 0 {
-			p.producers.apply(b, now)
-		}
-	}
-	info.LastOffset = next - 1
-	return info
-}
-
-// WaitCommitted waits until the appended batches are committed: on disk if
-// the flush policy says so, and below the high watermark. It honours ctx and
-// timeout (the produce request's timeout → REQUEST_TIMED_OUT).
+// WaitCommitted waits until the appended batches are committed: below the
+// high watermark, which under the default flush policy means on disk too.
+// It honours ctx and timeout (the produce request's timeout →
+// REQUEST_TIMED_OUT).
 func (p *Partition) WaitCommitted(ctx context.Context, a Appended, timeout time.Duration) error {
 	if failpoints.Enabled && a.unwritten {
 		return nil
 	}
-	if a.fsync {
-		failpoints.Eval(failpoints.BeforeFsync, p.node)
-		// Sync shares one fsync among concurrent callers (group commit).
-		// When it fails, these batches are never acknowledged: the log
-		// failed, and stays failed (storage.ErrLogFailed).
-		if err := p.logErr(p.log.Sync()); err != nil {
-			return err
-		}
-		p.advanceHW(p.log.SyncedOffset())
-	}
 	target := a.LastOffset + 1
-	var timer <-chan time.Time
+	var timer clock.Timer
 	for {
 		p.mu.Lock()
-		hw, ch, closed := p.hw, p.hwMoved, p.closed
+		hw, ch, closed, failed := p.core.HighWatermark(), p.hwMoved, p.closed, p.failed
 		p.mu.Unlock()
-		if hw >= target {
+		switch {
+		case hw >= target:
 			return nil
-		}
-		if closed {
+		case failed != nil:
+			// These batches are never acknowledged: the log failed,
+			// and stays failed (storage.ErrLogFailed).
+			return failed
+		case closed:
 			return ErrStopped
 		}
 		if timer == nil {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			timer = t.C
+			timer = p.clock.NewTimer(timeout)
+			defer timer.Stop()
 		}
 		select {
 		case <-ch:
-		case <-timer:
+		case <-timer.C():
 			return ErrTimeout
 		case <-ctx.Done():
 			return ctx.Err()
@@ -324,26 +368,46 @@ func (p *Partition) WaitCommitted(ctx context.Context, a Appended, timeout time.
 }
 
 // Read returns whole stored batches from offset up to the high watermark
-// (KIP-74: at least one batch when minOne, even past maxBytes).
+// (KIP-74: at least one batch when minOne, even past maxBytes), and the
+// high watermark it read under. Between the high watermark and the log end
+// the answer is empty: those records are not committed yet. Release the
+// records with ReleaseRead once they are written out.
 func (p *Partition) Read(offset int64, maxBytes int, minOne bool) (records []byte, hw int64, err error) {
-	hw = p.HighWatermark()
-	if offset > hw && offset <= p.log.LogEndOffset() {
-		// Between the high watermark and the log end: uncommitted data a
-		// consumer may not see yet; not an error.
+	p.mu.Lock()
+	until, err := p.core.ReadBound(offset)
+	hw = p.core.HighWatermark()
+	p.mu.Unlock()
+	err = coreErr(err)
+	if failpoints.Enabled {
+		until, hw = p.plantedFetchStaleHighWatermark(offset, until, hw)
+	}
+	if err != nil {
+		return nil, hw, err
+	}
+	if until <= offset {
 		return nil, hw, nil
 	}
-	records, err = p.log.Read(offset, hw, maxBytes, minOne)
+	records, err = p.log.Read(offset, until, maxBytes, minOne)
 	return records, hw, err
 }
 
-// Flush makes everything appended durable and lets the high watermark
-// follow (used by the interval flusher; harmless for fsync topics).
+// ReleaseRead hands records returned by Read back to the read buffer pool.
+func ReleaseRead(records []byte) { storage.ReleaseReadBuffer(records) }
+
+// Flush makes everything appended durable now, whatever the flush policy
+// (shutdown, tests).
 func (p *Partition) Flush() error {
 	failpoints.Eval(failpoints.BeforeFsync, p.node)
-	if err := p.logErr(p.log.Sync()); err != nil {
+	err := p.logErr(p.log.Sync())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		if !errors.Is(err, storage.ErrClosed) {
+			p.fail(err)
+		}
 		return err
 	}
-	p.advanceHW(p.log.SyncedOffset())
+	p.act(p.core.Synced(p.clock.Now(), p.log.SyncedOffset()))
 	return nil
 }
 
@@ -362,19 +426,28 @@ func (p *Partition) logErr(err error) error {
 // DeleteRecordsBefore moves the log start offset (DeleteRecords). offset -1
 // means the high watermark. It returns the new log start offset.
 func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
-	hw := p.HighWatermark()
-	if offset == -1 {
-		offset = hw
+	p.mu.Lock()
+	to, err := p.core.DeleteRecordsBound(offset)
+	p.mu.Unlock()
+	if err != nil {
+		return 0, coreErr(err)
 	}
-	if offset < 0 || offset > hw {
-		return 0, storage.ErrOffsetOutOfRange
-	}
-	if offset > p.log.LogStartOffset() {
-		if err := p.logErr(p.log.SetLogStartOffset(offset)); err != nil {
+	if to > p.log.LogStartOffset() {
+		if err := p.logErr(p.log.SetLogStartOffset(to)); err != nil {
 			return 0, err
 		}
 	}
-	return p.log.LogStartOffset(), nil
+	return p.logStartMoved(), nil
+}
+
+// logStartMoved tells the core where the log starts now (retention,
+// DeleteRecords) and returns it.
+func (p *Partition) logStartMoved() int64 {
+	start := p.log.LogStartOffset()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.core.LogStartMoved(start)
+	return p.core.LogStartOffset()
 }
 
 func (p *Partition) close() error {
@@ -384,8 +457,11 @@ func (p *Partition) close() error {
 		return nil
 	}
 	p.closed = true
+	p.stopTimer()
 	close(p.hwMoved)
 	p.hwMoved = make(chan struct{})
 	p.mu.Unlock()
+	// An fsync in flight finishes before its files close.
+	p.flushers.Wait()
 	return p.log.Close()
 }

@@ -50,38 +50,8 @@ func image(t *testing.T, base *metadata.Image, name string, n int, configs map[s
 	return im
 }
 
-func newManager(m *fs.Mem) *Manager {
-	return NewManager(m, "/data", 0, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
-}
-
-func TestFsyncPolicyCommitsOnlyAfterSync(t *testing.T) {
-	m := fs.NewMem()
-	mgr := newManager(m)
-	defer mgr.Close()
-	require.NoError(t, mgr.Apply(nil, image(t, nil, "t", 1, nil)))
-	p := mgr.Get("t", 0)
-	require.NotNil(t, p)
-
-	a, err := p.Append(batch(3), time.Now())
-	require.NoError(t, err)
-	require.Equal(t, int64(0), a.FirstOffset)
-	require.Equal(t, int64(0), p.HighWatermark(), "not committed before the fsync")
-	recs, hw, err := p.Read(0, 1<<20, true)
-	require.NoError(t, err)
-	require.Empty(t, recs, "uncommitted records are not visible")
-	require.Equal(t, int64(0), hw)
-
-	changed := mgr.Changed()
-	require.NoError(t, p.WaitCommitted(context.Background(), a, time.Second))
-	require.Equal(t, int64(3), p.HighWatermark())
-	select {
-	case <-changed:
-	default:
-		t.Fatal("a moved high watermark must wake long polls")
-	}
-	recs, _, err = p.Read(0, 1<<20, true)
-	require.NoError(t, err)
-	require.NotEmpty(t, recs)
+func newManager(m fs.FS) *Manager {
+	return NewManager(Config{FS: m, Dir: "/data", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 func TestIntervalPolicyCommitsAtOnce(t *testing.T) {
@@ -93,10 +63,10 @@ func TestIntervalPolicyCommitsAtOnce(t *testing.T) {
 	a, err := p.Append(batch(2), time.Now())
 	require.NoError(t, err)
 	require.Equal(t, int64(2), p.HighWatermark())
-	require.Less(t, p.Log().SyncedOffset(), int64(2), "nothing fsynced yet")
+	require.Less(t, p.log.SyncedOffset(), int64(2), "nothing fsynced yet")
 	require.NoError(t, p.WaitCommitted(context.Background(), a, time.Second))
 	require.NoError(t, mgr.FlushAll())
-	require.Equal(t, int64(2), p.Log().SyncedOffset())
+	require.Equal(t, int64(2), p.log.SyncedOffset())
 }
 
 func TestAppendValidates(t *testing.T) {
@@ -134,23 +104,9 @@ func TestCheckLeaderEpoch(t *testing.T) {
 	a, err := p.Append(batch(1), time.Now())
 	require.NoError(t, err)
 	require.NoError(t, p.WaitCommitted(context.Background(), a, time.Second))
-	e, end := p.Log().EndOffsetForEpoch(2)
+	e, end := p.log.EndOffsetForEpoch(2)
 	require.Equal(t, int32(2), e)
 	require.Equal(t, int64(1), end)
-}
-
-func TestWaitCommittedHonoursContext(t *testing.T) {
-	mgr := newManager(fs.NewMem())
-	defer mgr.Close()
-	require.NoError(t, mgr.Apply(nil, image(t, nil, "t", 1, nil)))
-	p := mgr.Get("t", 0)
-	// An append whose offsets are beyond the high watermark and will never
-	// be committed: the caller gives up by context or by timeout.
-	never := Appended{AppendInfo: storage.AppendInfo{FirstOffset: 10, LastOffset: 10}}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	require.ErrorIs(t, p.WaitCommitted(ctx, never, time.Hour), context.Canceled)
-	require.ErrorIs(t, p.WaitCommitted(context.Background(), never, time.Millisecond), ErrTimeout)
 }
 
 func TestDeleteRecordsBefore(t *testing.T) {

@@ -67,17 +67,21 @@ func TestDuplicateIsAnsweredWithOriginalOffsets(t *testing.T) {
 // TestDuplicateWaitsForTheOriginalToCommit: a retry that arrives before the
 // original batch is fsynced must not be acknowledged before it is.
 func TestDuplicateWaitsForTheOriginalToCommit(t *testing.T) {
-	mgr := newManager(fs.NewMem())
+	g := newGate()
+	mgr := newManager(gateFS{FS: fs.NewMem(), g: g})
 	defer mgr.Close()
 	require.NoError(t, mgr.Apply(nil, image(t, nil, "t", 1, nil)))
 	p := mgr.Get("t", 0)
 
+	g.close()
 	a, err := p.Append(idempotentBatch(7, 0, 0, 3), time.Now())
 	require.NoError(t, err)
 	retry, err := p.Append(idempotentBatch(7, 0, 0, 3), time.Now())
 	require.NoError(t, err)
 	require.True(t, retry.Duplicate)
+	waitFor(t, g.waiting, "the fsync of the original")
 	require.Equal(t, int64(0), p.HighWatermark(), "nothing is committed before the fsync")
+	g.open()
 	require.NoError(t, p.WaitCommitted(context.Background(), retry, 5*time.Second))
 	require.Equal(t, int64(3), p.HighWatermark(), "waiting for the duplicate committed the original")
 	require.NoError(t, p.WaitCommitted(context.Background(), a, 5*time.Second))
@@ -88,9 +92,10 @@ func TestDuplicateWaitsForTheOriginalToCommit(t *testing.T) {
 // took away.
 func TestProducerStateIsRebuiltFromTheLog(t *testing.T) {
 	m := fs.NewMem()
+	g := newGate()
 	im := image(t, nil, "t", 1, nil)
 	open := func() (*Manager, *Partition) {
-		mgr := newManager(m)
+		mgr := newManager(gateFS{FS: m, g: g})
 		require.NoError(t, mgr.Apply(nil, im))
 		return mgr, mgr.Get("t", 0)
 	}
@@ -110,11 +115,14 @@ func TestProducerStateIsRebuiltFromTheLog(t *testing.T) {
 
 	// A batch appended but never fsynced is lost in a crash, and so is its
 	// place in the window: its retry is appended again.
+	g.close() // the partition's own fsync never gets through
 	lost, err := p.Append(idempotentBatch(7, 0, 5, 1), time.Now())
 	require.NoError(t, err)
 	require.Equal(t, int64(6), lost.FirstOffset)
+	waitFor(t, g.waiting, "the fsync of the lost batch")
 	m.Crash(fs.CrashOptions{})
-	_ = mgr.Close() // the fenced files refuse the final flush
+	g.open()
+	_ = mgr.Close() // the fenced files refuse the fsync and the final flush
 
 	mgr, p = open()
 	defer mgr.Close()

@@ -66,7 +66,7 @@ func (p *Partition) TruncateTo(offset int64, now time.Time) error {
 	}
 	p.producers = s
 	p.mu.Lock()
-	p.hw = min(p.hw, p.log.LogEndOffset())
+	p.core.Truncated(p.log.LogEndOffset())
 	p.mu.Unlock()
 	return nil
 }
