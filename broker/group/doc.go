@@ -15,7 +15,8 @@
 //     v2 RecordBatches and answers once they are committed, and arms one timer
 //     per group for the machine's next deadline.
 //
-// Records use Kafka's own formats (records.go, batch.go), so the log of
+// Records use Kafka's own formats (records.go; batch.go writes and reads
+// them as v2 RecordBatches through broker/recordbatch), so the log of
 // __consumer_offsets is what a Kafka broker would write: OffsetCommitKey
 // (version 1) with OffsetCommitValue (version 3), GroupMetadataKey (version
 // 2) with GroupMetadataValue (version 3), and null values as tombstones.

@@ -5,8 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordo-broker/ordo/broker/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordo-broker/ordo/broker/recordbatch"
+	"github.com/ordo-broker/ordo/broker/storage"
 )
 
 // The batch the coordinator writes is one the storage layer accepts (CRC,
@@ -28,7 +32,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		t.Fatalf("batches = %+v", batches)
 	}
 	// The broker rewrites the base offset on append.
-	binary.BigEndian.PutUint64(raw, 100)
+	recordbatch.SetBaseOffset(raw, 100)
 
 	var got []int64
 	var values [][]byte
@@ -57,6 +61,48 @@ func TestBatchRoundTrip(t *testing.T) {
 	if !ok || o.Offset != 42 || o.LeaderEpoch != 7 || o.Metadata != "meta" || o.CommitTimestamp != now.UnixMilli() {
 		t.Fatalf("loaded offset %+v, %v", o, ok)
 	}
+}
+
+// The loader reads every record of the log's batches, compressed or not, and
+// skips control batches (transaction markers), as it did before; the offset
+// after the last batch counts them.
+func TestForEachRecordSkipsControlBatches(t *testing.T) {
+	at := func(raw []byte, base int64) []byte {
+		recordbatch.SetBaseOffset(raw, base)
+		return raw
+	}
+	encode := func(h recordbatch.Header, recs ...Record) []byte {
+		var body []byte
+		for i, r := range recs {
+			body = recordbatch.AppendRecord(body, &kmsg.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value})
+		}
+		h.LastOffsetDelta, h.NumRecords = int32(len(recs)-1), int32(len(recs))
+		h.ProducerID, h.ProducerEpoch, h.BaseSequence = -1, -1, -1
+		raw, err := recordbatch.Append(nil, h, body)
+		require.NoError(t, err)
+		return raw
+	}
+	commit := offsetCommitRecord("g", TopicPartition{"t", 0}, Offset{Offset: 5})
+	var raw []byte
+	raw = append(raw, at(EncodeBatch([]Record{commit}, time.UnixMilli(1)), 10)...)
+	raw = append(raw, at(encode(recordbatch.Header{Attributes: recordbatch.AttrControl | recordbatch.AttrTransactional},
+		Record{Key: []byte{0, 0, 0, 1}, Value: []byte{0, 0, 0, 0, 0, 0}}), 11)...)
+	for codec := int16(1); codec <= 4; codec++ {
+		raw = append(raw, at(encode(recordbatch.Header{Attributes: codec}, commit, groupTombstone("g")), 10+2*int64(codec))...)
+	}
+
+	var offsets []int64
+	next, err := forEachRecord(raw, func(offset int64, key, value []byte) error {
+		offsets = append(offsets, offset)
+		assert.NotEqual(t, []byte{0, 0, 0, 1}, key, "a control record reached the loader")
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, int64(20), next)
+	assert.Equal(t, []int64{10, 12, 13, 14, 15, 16, 17, 18, 19}, offsets)
+
+	_, err = forEachRecord(raw[:len(raw)-1], func(int64, []byte, []byte) error { return nil })
+	assert.ErrorIs(t, err, storage.ErrCorruptBatch)
 }
 
 // Records are Kafka's: key version 1 for offsets and 2 for groups, value

@@ -2,13 +2,13 @@ package group
 
 import (
 	"context"
-	"encoding/binary"
 	"sync"
 	"time"
 
 	"github.com/ordo-broker/ordo/broker/controller"
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 	"github.com/ordo-broker/ordo/broker/storage"
 )
 
@@ -35,8 +35,12 @@ func (l *memLog) Append(records []byte, now time.Time) (partition.Appended, erro
 		return partition.Appended{}, l.appendErr
 	}
 	b := append([]byte(nil), records...)
-	binary.BigEndian.PutUint64(b, uint64(l.next))
-	n := int64(binary.BigEndian.Uint32(b[57:]))
+	h, err := recordbatch.ParseHeader(b)
+	if err != nil {
+		return partition.Appended{}, err
+	}
+	recordbatch.SetBaseOffset(b, l.next)
+	n := int64(h.NumRecords)
 	a := partition.Appended{AppendInfo: storage.AppendInfo{FirstOffset: l.next, LastOffset: l.next + n - 1}}
 	l.next += n
 	l.batches = append(l.batches, b)
@@ -92,9 +96,11 @@ func (l *memLog) Read(offset int64, maxBytes int, minOne bool) ([]byte, int64, e
 	defer l.mu.Unlock()
 	var out []byte
 	for _, b := range l.batches {
-		base := int64(binary.BigEndian.Uint64(b))
-		last := base + int64(binary.BigEndian.Uint32(b[23:]))
-		if last >= offset && base < l.committed {
+		h, err := recordbatch.ParseHeader(b)
+		if err != nil {
+			return nil, 0, err
+		}
+		if h.LastOffset() >= offset && h.BaseOffset < l.committed {
 			out = append(out, b...)
 		}
 	}

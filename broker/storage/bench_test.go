@@ -98,3 +98,41 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseBatches is the produce path's validation of a payload:
+// header, length and CRC, no record decoding.
+func BenchmarkParseBatches(b *testing.B) {
+	batch := benchBatch(b)
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseBatches(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckKeys decodes every record of a payload, as a compacted
+// topic's produce path does.
+func BenchmarkCheckKeys(b *testing.B) {
+	for _, codec := range []int8{0, 3} {
+		b.Run(fmt.Sprintf("codec=%d", codec), func(b *testing.B) {
+			tss := make([]int64, 10)
+			for i := range tss {
+				tss[i] = 1_700_000_000_000 + int64(i)
+			}
+			batch := makeBatch(b, codec, tss...)
+			batches, err := ParseBatches(batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(batch)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := CheckKeys(batch, batches); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

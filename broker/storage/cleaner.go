@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // Compaction (cleanup.policy=compact), after Kafka's LogCleaner.
@@ -342,20 +343,19 @@ func (l *Log) buildOffsetMap(plan *cleanPlan, opts CleanOptions) (offsets map[st
 			if b.Control() {
 				continue
 			}
-			err = forEachRecord(raw, func(r *kmsg.Record, offset int64) error {
+			for r, err := range recordbatch.Records(raw) {
+				if err != nil {
+					return nil, nil, 0, l.passError(plan, err)
+				}
 				if r.Key == nil {
-					return nil
+					continue
 				}
 				if _, ok := seg[string(r.Key)]; !ok {
 					if _, ok := offsets[string(r.Key)]; !ok {
 						segBytes += int64(len(r.Key)) + mapEntryOverhead
 					}
 				}
-				seg[string(r.Key)] = offset
-				return nil
-			})
-			if err != nil {
-				return nil, nil, 0, l.passError(plan, err)
+				seg[string(r.Key)] = r.Offset
 			}
 		}
 		if i > 0 && mapBytes+segBytes > opts.MaxMapBytes {
@@ -469,7 +469,7 @@ func (l *Log) cleanGroup(g []segView, plan *cleanPlan, offsets map[string]int64,
 				changed = true
 			}
 			if len(buf) > start {
-				nb, err := parseHeader(buf[start:])
+				nb, err := recordbatch.ParseHeader(buf[start:])
 				if err != nil {
 					return discard(err)
 				}

@@ -1,20 +1,17 @@
 package storage
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"math"
 	"os"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 	"github.com/ordo-broker/ordo/model"
 )
 
@@ -43,30 +40,16 @@ func keyedBatch(t testing.TB, codec int8, ts int64, recs ...kv) []byte {
 
 func producerBatch(t testing.TB, codec int8, p producerFields, ts int64, recs ...kv) []byte {
 	t.Helper()
-	var records []byte
+	records := make([]kmsg.Record, len(recs))
 	for i, kv := range recs {
-		r := kmsg.Record{TimestampDelta64: int64(i), OffsetDelta: int32(i), Key: kv.key, Value: kv.value}
-		body := r.AppendTo(nil)
-		r.Length = int32(len(body) - 1)
-		records = r.AppendTo(records)
+		records[i] = kmsg.Record{TimestampDelta64: int64(i), OffsetDelta: int32(i), Key: kv.key, Value: kv.value}
 	}
-	attrs := int16(0)
-	if codec != 0 {
-		out, used := compressor(t, codec).Compress(new(bytes.Buffer), records)
-		require.Equal(t, kgo.CompressionCodecType(codec), used)
-		records = append([]byte(nil), out...)
-		attrs = int16(codec)
-	}
-	rb := kmsg.RecordBatch{
-		PartitionLeaderEpoch: -1, Magic: 2, Attributes: attrs,
+	return encodeBatch(t, Batch{
+		PartitionLeaderEpoch: -1, Attributes: int16(codec),
 		LastOffsetDelta: int32(len(recs) - 1), FirstTimestamp: ts, MaxTimestamp: ts + int64(len(recs)-1),
-		ProducerID: p.id, ProducerEpoch: p.epoch, FirstSequence: p.seq,
-		NumRecords: int32(len(recs)), Records: records,
-	}
-	rb.Length = int32(minBatchLength + len(records))
-	raw := rb.AppendTo(nil)
-	binary.BigEndian.PutUint32(raw[posCRC:], crc32.Checksum(raw[posAttributes:], castagnoli))
-	return raw
+		ProducerID: p.id, ProducerEpoch: p.epoch, BaseSequence: p.seq,
+		NumRecords: int32(len(recs)),
+	}, records)
 }
 
 // storedRecord is a record as read back from the log.
@@ -97,7 +80,7 @@ func logBatches(t testing.TB, l *Log) ([]Batch, []byte) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	batches, err := parseStoredBatches(b)
+	batches, err := recordbatch.ParseAll(b)
 	require.NoError(t, err, "Read returned bytes that are not whole valid batches")
 	for i := 1; i < len(batches); i++ {
 		require.Greater(t, batches[i].BaseOffset, batches[i-1].LastOffset(), "offsets grow")
@@ -113,18 +96,13 @@ func logRecords(t testing.TB, l *Log) []storedRecord {
 	var out []storedRecord
 	for _, h := range batches {
 		raw := b[h.Position : h.Position+h.Size]
-		err := forEachRecord(raw, func(r *kmsg.Record, offset int64) error {
-			if offset < l.LogStartOffset() {
-				return nil
+		for r, err := range recordbatch.Records(raw) {
+			require.NoError(t, err)
+			if r.Offset < l.LogStartOffset() {
+				continue
 			}
-			ts := h.FirstTimestamp + r.TimestampDelta64
-			if h.LogAppendTime() {
-				ts = h.MaxTimestamp
-			}
-			out = append(out, storedRecord{Offset: offset, Key: clone(r.Key), Value: clone(r.Value), Timestamp: ts})
-			return nil
-		})
-		require.NoError(t, err)
+			out = append(out, storedRecord{Offset: r.Offset, Key: clone(r.Key), Value: clone(r.Value), Timestamp: r.Timestamp})
+		}
 	}
 	for i := 1; i < len(out); i++ {
 		require.Greater(t, out[i].Offset, out[i-1].Offset)

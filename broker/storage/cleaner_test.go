@@ -12,8 +12,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 	"github.com/ordo-broker/ordo/model"
 )
 
@@ -248,7 +250,7 @@ func TestCleanKeepsAProducersLastBatch(t *testing.T) {
 	assert.Equal(t, int32(2), b.BaseSequence)
 	assert.Equal(t, int16(2), b.ProducerEpoch)
 	assert.Equal(t, int8(0), b.Compression(), "an empty batch is written uncompressed")
-	assert.Equal(t, batchHeaderSize, b.Size)
+	assert.Equal(t, recordbatch.HeaderSize, b.Size)
 }
 
 func TestCleanDropsKeylessRecords(t *testing.T) {
@@ -286,6 +288,32 @@ func TestCheckKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// controlBatch is a transaction marker whose record has no key.
+func controlBatch(t *testing.T) []byte {
+	return encodeBatch(t, Batch{
+		Attributes: recordbatch.AttrControl | recordbatch.AttrTransactional, PartitionLeaderEpoch: -1,
+		ProducerID: 3, BaseSequence: -1, NumRecords: 1,
+	}, []kmsg.Record{{Value: []byte{0, 0, 0, 0, 0, 0}}})
+}
+
+// Control batches are not checked for keys, and the cleaner keeps them as
+// they are.
+func TestControlBatchesAreSkipped(t *testing.T) {
+	ctrl := controlBatch(t)
+	records := append(keyedBatch(t, 0, 1, rec("a", "1")), ctrl...)
+	batches, err := ParseBatches(records)
+	require.NoError(t, err)
+	require.NoError(t, CheckKeys(records, batches))
+
+	h := batches[1]
+	require.True(t, h.Control())
+	drop := func(*kmsg.Record, int64) recordFate { return dropKeyless }
+	out, f, err := filterBatch(nil, ctrl, h, drop, false)
+	require.NoError(t, err)
+	assert.True(t, f.verbatim)
+	assert.Equal(t, ctrl, out)
 }
 
 // The map bound ends a pass early; later passes finish the job.
@@ -383,7 +411,7 @@ func TestCleanConcurrentWithAppendsAndReads(t *testing.T) {
 			if len(b) == 0 {
 				continue
 			}
-			batches, err := parseStoredBatches(b)
+			batches, err := recordbatch.ParseAll(b)
 			if err != nil {
 				t.Error(err)
 				return
@@ -454,9 +482,9 @@ func TestCleanedBatchesDecodeWithKmsg(t *testing.T) {
 	require.NoError(t, l.Sync())
 	mustClean(t, l, forced(false))
 	_, b := logBatches(t, l)
-	// ParseBatches checks CRCs with kmsg; compacted batches fail only its
-	// density rule, never the CRC.
-	batches, err := parseStoredBatches(b)
+	// Stored batches are checked like produced ones; compacted ones fail only
+	// the density rule, never the CRC.
+	batches, err := recordbatch.ParseAll(b)
 	require.NoError(t, err)
 	gaps := 0
 	for _, h := range batches {

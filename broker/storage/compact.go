@@ -1,15 +1,12 @@
 package storage
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"sync"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // Record-level work of compaction: decoding a stored batch's records,
@@ -30,49 +27,14 @@ func CheckKeys(records []byte, batches []Batch) error {
 		if b.Control() {
 			continue
 		}
-		raw := records[b.Position : b.Position+b.Size]
-		err := forEachRecord(raw, func(r *kmsg.Record, offset int64) error {
-			if r.Key == nil {
-				return fmt.Errorf("%w (record at offset delta %d)", ErrNoKey, offset-b.BaseOffset)
+		for r, err := range recordbatch.Records(records[b.Position : b.Position+b.Size]) {
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if r.Key == nil {
+				return fmt.Errorf("%w (record at offset delta %d)", ErrNoKey, r.OffsetDelta)
+			}
 		}
-	}
-	return nil
-}
-
-// forEachRecord decodes the records of one whole v2 batch (CRC already
-// checked) in order and calls fn with each and its offset. The record
-// aliases raw and is valid only during the call.
-func forEachRecord(raw []byte, fn func(r *kmsg.Record, offset int64) error) error {
-	var rb kmsg.RecordBatch
-	if err := rb.UnsafeReadFrom(raw); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorruptBatch, err)
-	}
-	data, err := decompressor.Decompress(rb.Records, kgo.CompressionCodecType(rb.Attributes&attrCompression))
-	if err != nil {
-		return fmt.Errorf("%w: decompress: %v", ErrCorruptBatch, err)
-	}
-	var r kmsg.Record
-	for i := int32(0); i < rb.NumRecords; i++ {
-		length, n := binary.Varint(data)
-		if n <= 0 || length < 0 || int64(n)+length > int64(len(data)) {
-			return fmt.Errorf("%w: record %d length", ErrCorruptBatch, i)
-		}
-		enc := data[:n+int(length)]
-		if err := r.UnsafeReadFrom(enc); err != nil {
-			return fmt.Errorf("%w: record %d: %v", ErrCorruptBatch, i, err)
-		}
-		data = data[len(enc):]
-		if err := fn(&r, rb.FirstOffset+int64(r.OffsetDelta)); err != nil {
-			return err
-		}
-	}
-	if len(data) != 0 {
-		return fmt.Errorf("%w: %d bytes after the last record", ErrCorruptBatch, len(data))
 	}
 	return nil
 }
@@ -126,20 +88,24 @@ func filterBatch(dst, raw []byte, h Batch, fate func(r *kmsg.Record, offset int6
 		kept    []byte // the kept records, encoded, uncompressed
 		firstTS int64
 		maxTS   int64 = -1
-		scratch []byte
 	)
-	err := forEachRecord(raw, func(r *kmsg.Record, offset int64) error {
+	for r, err := range recordbatch.Records(raw) {
+		if err != nil {
+			return dst, res, err
+		}
 		res.records++
-		switch fate(r, offset) {
+		switch fate(&r.Record, r.Offset) {
 		case dropTombstone:
 			res.tombstones++
-			return nil
+			continue
 		case dropKeyless:
 			res.keyless++
-			return nil
+			continue
 		case dropRecord:
-			return nil
+			continue
 		}
+		// From the delta even in a LogAppendTime batch, whose max
+		// timestamp is kept below.
 		ts := h.FirstTimestamp + r.TimestampDelta64
 		if res.kept == 0 {
 			firstTS = ts
@@ -150,14 +116,7 @@ func filterBatch(dst, raw []byte, h Batch, fate func(r *kmsg.Record, offset int6
 		// offset delta stays.
 		r.TimestampDelta64 = ts - firstTS
 		r.TimestampDelta = int32(r.TimestampDelta64)
-		r.Length = 0
-		scratch = r.AppendTo(scratch[:0]) // the zero length takes one byte
-		kept = binary.AppendVarint(kept, int64(len(scratch)-1))
-		kept = append(kept, scratch[1:]...)
-		return nil
-	})
-	if err != nil {
-		return dst, res, err
+		kept = recordbatch.AppendRecord(kept, &r.Record)
 	}
 	switch {
 	case res.kept == res.records && (res.records > 0 || retainEmpty):
@@ -168,86 +127,19 @@ func filterBatch(dst, raw []byte, h Batch, fate func(r *kmsg.Record, offset int6
 	case res.kept == 0 && !retainEmpty:
 		return dst, res, nil
 	case res.kept == 0:
-		return appendBatch(dst, h, h.Attributes&^attrCompression, h.MaxTimestamp, h.MaxTimestamp, 0, nil), res, nil
+		empty := h
+		empty.Attributes &^= recordbatch.AttrCompression
+		empty.FirstTimestamp = h.MaxTimestamp
+		empty.NumRecords = 0
+		dst, err := recordbatch.Append(dst, empty, nil)
+		return dst, res, err
 	}
 	if h.LogAppendTime() {
 		maxTS = h.MaxTimestamp
 	}
-	codec := kgo.CompressionCodecType(h.Compression())
-	records := kept
-	if codec != kgo.CodecNone {
-		c, err := compressorFor(codec)
-		if err != nil {
-			return dst, res, err
-		}
-		var buf bytes.Buffer
-		out, used := c.Compress(&buf, kept)
-		if used != codec {
-			return dst, res, fmt.Errorf("storage: compressing a cleaned batch with codec %d failed", codec)
-		}
-		records = out
-	}
-	return appendBatch(dst, h, h.Attributes, firstTS, maxTS, int32(res.kept), records), res, nil
-}
-
-// appendBatch appends a v2 batch with h's offsets, leader epoch and producer
-// fields, the given attributes, timestamps and records, and a correct CRC.
-func appendBatch(dst []byte, h Batch, attrs int16, firstTS, maxTS int64, numRecords int32, records []byte) []byte {
-	rb := kmsg.RecordBatch{
-		FirstOffset:          h.BaseOffset,
-		Length:               int32(minBatchLength + len(records)),
-		PartitionLeaderEpoch: h.PartitionLeaderEpoch,
-		Magic:                2,
-		Attributes:           attrs,
-		LastOffsetDelta:      h.LastOffsetDelta,
-		FirstTimestamp:       firstTS,
-		MaxTimestamp:         maxTS,
-		ProducerID:           h.ProducerID,
-		ProducerEpoch:        h.ProducerEpoch,
-		FirstSequence:        h.BaseSequence,
-		NumRecords:           numRecords,
-		Records:              records,
-	}
-	start := len(dst)
-	dst = rb.AppendTo(dst)
-	b := dst[start:]
-	binary.BigEndian.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
-	return dst
-}
-
-// codecCompressors holds one kgo compressor per codec, built on first use
-// (building one is slow; using one is safe concurrently).
-var codecCompressors struct {
-	sync.Mutex
-	byCodec map[kgo.CompressionCodecType]kgo.Compressor
-}
-
-func compressorFor(codec kgo.CompressionCodecType) (kgo.Compressor, error) {
-	codecCompressors.Lock()
-	defer codecCompressors.Unlock()
-	if c, ok := codecCompressors.byCodec[codec]; ok {
-		return c, nil
-	}
-	var cc kgo.CompressionCodec
-	switch codec {
-	case kgo.CodecGzip:
-		cc = kgo.GzipCompression()
-	case kgo.CodecSnappy:
-		cc = kgo.SnappyCompression()
-	case kgo.CodecLz4:
-		cc = kgo.Lz4Compression()
-	case kgo.CodecZstd:
-		cc = kgo.ZstdCompression()
-	default:
-		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorruptBatch, codec)
-	}
-	c, err := kgo.DefaultCompressor(cc)
-	if err != nil {
-		return nil, err
-	}
-	if codecCompressors.byCodec == nil {
-		codecCompressors.byCodec = map[kgo.CompressionCodecType]kgo.Compressor{}
-	}
-	codecCompressors.byCodec[codec] = c
-	return c, nil
+	cleaned := h
+	cleaned.FirstTimestamp, cleaned.MaxTimestamp = firstTS, maxTS
+	cleaned.NumRecords = int32(res.kept)
+	dst, err := recordbatch.Append(dst, cleaned, kept)
+	return dst, res, err
 }

@@ -135,7 +135,7 @@ func TestCorruptTailIsTruncated(t *testing.T) {
 			flipByte(t, mem, name, int64(sizes[0]+sizes[1]-3))
 		}, 3},
 		{"flipped length field", func(t *testing.T, mem *fs.Mem, name string, sizes []int) {
-			flipByte(t, mem, name, int64(sizes[0]+posLength))
+			flipByte(t, mem, name, int64(sizes[0]+8)) // the second batch's length field
 		}, 3},
 		{"garbage appended", func(t *testing.T, mem *fs.Mem, name string, sizes []int) {
 			f, err := mem.OpenFile(name, os.O_RDWR, 0)

@@ -11,6 +11,10 @@
 // never served. It does not decide anything about replication; the partition
 // layer above it does.
 //
+// The RecordBatch format is broker/recordbatch's: storage parses, patches
+// and writes batches and walks their records only through it (Batch is
+// recordbatch.Header).
+//
 // All I/O goes through broker/fs, so tests run the same code on fs.Mem and
 // crash it.
 //

@@ -1,15 +1,21 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ordo-broker/ordo/broker/recordbatch"
+)
 
 // Errors are sentinels; the broker's edge maps them to Kafka error codes.
 var (
 	// ErrCorruptBatch: a batch with a bad length or CRC, truncated, with no
-	// records or inconsistent counts (Kafka CORRUPT_MESSAGE).
-	ErrCorruptBatch = errors.New("storage: corrupt record batch")
+	// records or inconsistent counts, or records that do not decode (Kafka
+	// CORRUPT_MESSAGE). It is recordbatch.ErrCorrupt.
+	ErrCorruptBatch = recordbatch.ErrCorrupt
 	// ErrInvalidMagic: a batch whose magic is not 2; this broker stores only
-	// v2 batches (Kafka INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT).
-	ErrInvalidMagic = errors.New("storage: record batch magic is not 2")
+	// v2 batches (Kafka INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT). It
+	// is recordbatch.ErrInvalidMagic.
+	ErrInvalidMagic = recordbatch.ErrInvalidMagic
 	// ErrOffsetOutOfRange: an offset below the log start offset or above the
 	// log end offset (Kafka OFFSET_OUT_OF_RANGE).
 	ErrOffsetOutOfRange = errors.New("storage: offset out of range")

@@ -2,44 +2,20 @@ package storage
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 const testDir = "/data/topic-0"
-
-// codecs by their attribute value, for table-driven compression tests.
-var codecs = map[int8]kgo.CompressionCodec{
-	0: kgo.NoCompression(),
-	1: kgo.GzipCompression(),
-	2: kgo.SnappyCompression(),
-	3: kgo.Lz4Compression(),
-	4: kgo.ZstdCompression(),
-}
-
-var compressors sync.Map // int8 -> kgo.Compressor
-
-// compressor returns a shared compressor for codec: building one is slow.
-func compressor(t testing.TB, codec int8) kgo.Compressor {
-	if c, ok := compressors.Load(codec); ok {
-		return c.(kgo.Compressor)
-	}
-	c, err := kgo.DefaultCompressor(codecs[codec])
-	require.NoError(t, err)
-	compressors.Store(codec, c)
-	return c
-}
 
 // makeBatch builds a v2 batch (base offset 0, as a producer sends it) of
 // one record per timestamp, compressed with codec, with a correct CRC.
@@ -50,42 +26,37 @@ func makeBatch(t testing.TB, codec int8, timestamps ...int64) []byte {
 	for _, ts := range timestamps {
 		first, maxTS = min(first, ts), max(maxTS, ts)
 	}
-	var records []byte
+	recs := make([]kmsg.Record, len(timestamps))
 	for i, ts := range timestamps {
-		r := kmsg.Record{
+		recs[i] = kmsg.Record{
 			TimestampDelta64: ts - first,
 			OffsetDelta:      int32(i),
 			Key:              []byte(fmt.Sprintf("k%d", i)),
 			Value:            bytes.Repeat([]byte{byte('a' + i%26)}, 20),
 		}
-		body := r.AppendTo(nil) // with Length 0, encoded in one byte
-		r.Length = int32(len(body) - 1)
-		records = r.AppendTo(records)
 	}
-	attrs := int16(0)
-	if codec != 0 {
-		comp := compressor(t, codec)
-		out, used := comp.Compress(new(bytes.Buffer), records)
-		require.Equal(t, kgo.CompressionCodecType(codec), used)
-		records = append([]byte(nil), out...)
-		attrs = int16(codec)
-	}
-	rb := kmsg.RecordBatch{
+	return encodeBatch(t, Batch{
 		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		Attributes:           attrs,
+		Attributes:           int16(codec),
 		LastOffsetDelta:      int32(len(timestamps) - 1),
 		FirstTimestamp:       first,
 		MaxTimestamp:         maxTS,
 		ProducerID:           -1,
 		ProducerEpoch:        -1,
-		FirstSequence:        -1,
+		BaseSequence:         -1,
 		NumRecords:           int32(len(timestamps)),
-		Records:              records,
+	}, recs)
+}
+
+// encodeBatch encodes a batch with h's header and recs.
+func encodeBatch(t testing.TB, h Batch, recs []kmsg.Record) []byte {
+	t.Helper()
+	var records []byte
+	for i := range recs {
+		records = recordbatch.AppendRecord(records, &recs[i])
 	}
-	rb.Length = int32(minBatchLength + len(records))
-	raw := rb.AppendTo(nil)
-	binary.BigEndian.PutUint32(raw[posCRC:], crc32.Checksum(raw[posAttributes:], castagnoli))
+	raw, err := recordbatch.Append(nil, h, records)
+	require.NoError(t, err)
 	return raw
 }
 

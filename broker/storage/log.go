@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // Log is one partition's log. It is safe for concurrent use: appends are
@@ -147,12 +148,12 @@ func (l *Log) AppendBatches(records []byte, batches []Batch, epoch int32, logApp
 		b := &batches[i]
 		raw := buf[b.Position : b.Position+b.Size]
 		b.BaseOffset = next
-		setBaseOffset(raw, next)
+		recordbatch.SetBaseOffset(raw, next)
 		b.PartitionLeaderEpoch = epoch
-		setLeaderEpoch(raw, epoch)
+		recordbatch.SetLeaderEpoch(raw, epoch)
 		if logAppendTime >= 0 {
-			setLogAppendTime(raw, logAppendTime)
-			b.Attributes |= attrLogAppendTime
+			recordbatch.SetLogAppendTime(raw, logAppendTime)
+			b.Attributes |= recordbatch.AttrLogAppendTime
 			b.MaxTimestamp = logAppendTime
 		}
 		next = b.LastOffset() + 1
@@ -175,7 +176,7 @@ func (l *Log) AppendBatches(records []byte, batches []Batch, epoch int32, logApp
 // end offset and the rest must follow it (ErrOffsetMismatch). Each batch's
 // epoch enters the leader epoch cache. It does not fsync.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
-	batches, err := parseStoredBatches(records) // a leader's log may be compacted
+	batches, err := recordbatch.ParseAll(records) // a leader's log may be compacted
 	if err != nil {
 		return AppendInfo{}, err
 	}

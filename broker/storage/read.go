@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // segmentView is what a reader needs of a segment, copied under l.mu: the
@@ -186,10 +187,10 @@ func ReleaseReadBuffer(b []byte) {
 // was seen.
 func wholeBatches(b []byte, maxOffset int64) (n int, done bool, err error) {
 	for n < len(b) {
-		if len(b)-n < batchHeaderSize {
+		if len(b)-n < recordbatch.HeaderSize {
 			return n, false, nil
 		}
-		h, err := parseHeader(b[n:])
+		h, err := recordbatch.ParseHeader(b[n:])
 		if err != nil {
 			return n, false, err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // Read-ahead windows, the largest a scanner grows to: reads locate a batch
@@ -65,18 +66,18 @@ func (s *batchScanner) bytes(n int) ([]byte, error) {
 }
 
 // next returns the batch at the scanner's position and moves past it; io.EOF
-// at a clean end. With full it reads the whole batch, checks it with kmsg
-// and its CRC, and returns its bytes (valid until the next call); otherwise
+// at a clean end. With full it reads the whole batch, checks it and its
+// CRC (recordbatch.Parse), and returns its bytes (valid until the next call); otherwise
 // it reads only the header.
 func (s *batchScanner) next(full bool) (Batch, []byte, error) {
 	if s.pos >= s.end {
 		return Batch{}, nil, io.EOF
 	}
-	hdr, err := s.bytes(int(min(batchHeaderSize, s.end-s.pos)))
+	hdr, err := s.bytes(int(min(recordbatch.HeaderSize, s.end-s.pos)))
 	if err != nil {
 		return Batch{}, nil, err
 	}
-	b, err := parseHeader(hdr)
+	b, err := recordbatch.ParseHeader(hdr)
 	if err != nil {
 		return Batch{}, nil, fmt.Errorf("position %d: %w", s.pos, err)
 	}
@@ -85,7 +86,7 @@ func (s *batchScanner) next(full bool) (Batch, []byte, error) {
 		if raw, err = s.bytes(b.Size); err != nil {
 			return Batch{}, nil, err
 		}
-		if b, err = parseBatch(raw, true); err != nil {
+		if b, err = recordbatch.Parse(raw); err != nil {
 			return Batch{}, nil, fmt.Errorf("position %d: %w", s.pos, err)
 		}
 	} else if s.pos+int64(b.Size) > s.end {

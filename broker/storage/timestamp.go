@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // OffsetForTimestamp answers ListOffsets by timestamp: the first offset at
@@ -141,4 +143,20 @@ func readBatch(v segmentView, h Batch) ([]byte, error) {
 		return nil, err
 	}
 	return raw, nil
+}
+
+// findRecord walks the records of one whole batch (as stored, CRC already
+// trusted) in offset order and returns the first whose offset and timestamp
+// satisfy match. Timestamp lookups need the record level because a batch's
+// header only bounds its records' timestamps.
+func findRecord(raw []byte, match func(offset, timestamp int64) bool) (offset, timestamp int64, found bool, err error) {
+	for r, err := range recordbatch.Records(raw) {
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if match(r.Offset, r.Timestamp) {
+			return r.Offset, r.Timestamp, true, nil
+		}
+	}
+	return 0, 0, false, nil
 }

@@ -7,8 +7,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
 
 // record is one appended record, as the model sees it.
@@ -115,4 +117,25 @@ func TestMaxTimestamp(t *testing.T) {
 			assert.Equal(t, []int64{500, info.FirstOffset}, []int64{ts, off}, "after a restart")
 		})
 	}
+}
+
+// In a compacted LogAppendTime batch, a timestamp lookup answers with a
+// record that is still there, not with an offset the cleaner removed (every
+// record has the batch's MaxTimestamp, but not every offset has a record).
+func TestFindRecordInACompactedLogAppendTimeBatch(t *testing.T) {
+	raw := encodeBatch(t, Batch{
+		BaseOffset: 10, Attributes: recordbatch.AttrLogAppendTime, LastOffsetDelta: 5,
+		FirstTimestamp: 100, MaxTimestamp: 500, ProducerID: -1, BaseSequence: -1, NumRecords: 2,
+	}, []kmsg.Record{{OffsetDelta: 2, Key: []byte("a")}, {OffsetDelta: 4, Key: []byte("b")}})
+
+	off, ts, ok, err := findRecord(raw, func(off, ts int64) bool { return off >= 10 && ts >= 300 })
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, int64(12), off)
+	assert.Equal(t, int64(500), ts)
+
+	off, _, ok, err = findRecord(raw, func(off, _ int64) bool { return off >= 13 })
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, int64(14), off)
 }
