@@ -8,6 +8,10 @@ TESTFLAGS ?=
 ARGS      ?=
 # The ordo-bench load of `make bench`, run once per flush policy.
 BENCH_LOAD ?= --target both --records 200000 --record-size 1024 --partitions 6 --acks all
+# The end-to-end latency load of `make bench`: a steady 5,000 records/s sent
+# one by one (linger 0), so latency is the broker's, not the producer's
+# buffer; run once per flush policy.
+BENCH_LATENCY ?= --target both --rate 5000 --records 25000 --record-size 1024 --linger 0 --partitions 6 --acks all
 
 # Every Go file of the repository, without dependencies installed by npm.
 FIND_GO = find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path './$(BIN)/*' -print0
@@ -19,7 +23,7 @@ help:
 	@echo "make build   go build ./... and the binaries of cmd/ into $(BIN)/"
 	@echo "make test    go test -race over everything (needs no tools; kcat/node tests skip without them unless CI=true)"
 	@echo "make lint    go vet and a gofmt check"
-	@echo "make bench   Go benchmarks of broker/, then ordo-bench Ordo vs kfake, interval flush and fsync"
+	@echo "make bench   Go benchmarks of broker/, then ordo-bench Ordo vs kfake: throughput and latency at 5,000 records/s, interval flush and fsync"
 	@echo "make fuzz    fuzz the wire layer's request decoding for 60s"
 	@echo "make chaos   a 30s recorded workload against a live broker, checked by both history checkers; then the failpoint runs (-tags failpoints)"
 	@echo "make run     run a broker on 127.0.0.1:9092 with data in ./ordo-data (ARGS='...' for flags)"
@@ -51,6 +55,8 @@ bench:
 	$(GO) test -run=NONE -bench=. -benchmem ./broker/...
 	$(GO) run ./cmd/ordo-bench $(BENCH_LOAD) --flush interval
 	$(GO) run ./cmd/ordo-bench $(BENCH_LOAD) --flush fsync
+	$(GO) run ./cmd/ordo-bench $(BENCH_LATENCY) --flush interval
+	$(GO) run ./cmd/ordo-bench $(BENCH_LATENCY) --flush fsync
 
 fuzz:
 	$(GO) test -fuzz=FuzzRequest -fuzztime=60s ./broker/wire/
