@@ -79,3 +79,25 @@ func TestRealClockTimers(t *testing.T) {
 	c.AfterFunc(time.Millisecond, func() { close(ran) })
 	<-ran
 }
+
+func TestAlarmKeepsOneTimerAndIgnoresStaleFirings(t *testing.T) {
+	c := NewFake(epoch)
+	a := NewAlarm(c)
+	fired := make(chan uint64, 4)
+	f := func(seq uint64) { fired <- seq }
+
+	a.Set(epoch.Add(time.Second), true, f)
+	a.Set(epoch.Add(time.Second), true, f) // same deadline: same timer
+	assert.Equal(t, 1, c.Timers())
+	a.Set(epoch.Add(2*time.Second), true, f) // moved: the old timer stops
+	assert.Equal(t, 1, c.Timers())
+	c.Advance(2 * time.Second)
+	seq := <-fired
+	assert.True(t, a.Fired(seq))
+	assert.False(t, a.Fired(seq), "spent")
+
+	a.Set(epoch.Add(3*time.Second), true, f)
+	a.Set(time.Time{}, false, f)
+	assert.Equal(t, 0, c.Timers(), "stopped")
+	assert.False(t, a.Fired(seq+1), "a stopped alarm's firing is stale")
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/ordo-broker/ordo/broker/clock"
 	"sync"
-	"time"
 
 	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/storage"
@@ -27,13 +26,11 @@ type entry struct {
 	// lastWrite is closed once the group's previous write has been fed
 	// back: outcomes are applied in log order.
 	lastWrite chan struct{}
-	timer     clock.Timer
-	timerAt   time.Time
-	timerSeq  uint64
+	alarm     *clock.Alarm // the machine's next deadline
 }
 
 func newEntry(sh *shard, g *Group) *entry {
-	return &entry{sh: sh, g: g, waiters: map[Waiter]chan Reply{}}
+	return &entry{sh: sh, g: g, waiters: map[Waiter]chan Reply{}, alarm: clock.NewAlarm(sh.c.cfg.Clock)}
 }
 
 // park registers a waiter for a request the machine may answer later.
@@ -114,36 +111,16 @@ func (e *entry) writeError(err error) error {
 // held.
 func (e *entry) arm() {
 	at, ok := e.g.NextDeadline()
-	if !ok || e.unloaded {
-		e.stopTimer()
-		return
-	}
-	if e.timer != nil && e.timerAt.Equal(at) {
-		return
-	}
-	e.stopTimer()
-	e.timerSeq++
-	seq := e.timerSeq
-	e.timerAt = at
-	e.timer = e.sh.c.cfg.Clock.AfterFunc(at.Sub(e.sh.c.now()), func() { e.fire(seq) })
+	e.alarm.Set(at, ok && !e.unloaded, e.fire)
 }
 
-func (e *entry) stopTimer() {
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
-	}
-}
-
-// fire runs the machine's due deadlines. A timer replaced meanwhile (seq
-// is old) does nothing: the current one covers it.
+// fire runs the machine's due deadlines.
 func (e *entry) fire(seq uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.unloaded || seq != e.timerSeq {
+	if e.unloaded || !e.alarm.Fired(seq) {
 		return
 	}
-	e.timer = nil
 	e.apply(e.g.Tick(e.sh.c.now()))
 	e.arm()
 }
@@ -152,7 +129,7 @@ func (e *entry) fire(seq uint64) {
 // timer. Called with e.mu held.
 func (e *entry) unload() {
 	e.unloaded = true
-	e.stopTimer()
+	e.alarm.Stop()
 	for w, ch := range e.waiters {
 		ch <- Reply{To: w, Err: ErrNotCoordinator}
 	}

@@ -59,12 +59,10 @@ type Partition struct {
 	core     *replica.Replica
 	cfg      topicconfig.Config
 	closed   bool
-	failed   error         // the error of a failed fsync: nothing more is committed
-	hwMoved  chan struct{} // closed and replaced whenever the high watermark moves
-	sig      *signal       // the manager's any-partition broadcast
-	timer    clock.Timer   // the core's next deadline (interval flush)
-	timerAt  time.Time
-	timerSeq uint64
+	failed   error          // the error of a failed fsync: nothing more is committed
+	hwMoved  chan struct{}  // closed and replaced whenever the high watermark moves
+	sig      *signal        // the manager's any-partition broadcast
+	alarm    *clock.Alarm   // the core's next deadline (interval flush)
 	flushers sync.WaitGroup // the fsync in flight, if any
 }
 
@@ -78,6 +76,7 @@ func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.L
 		brokerFlushInterval: brokerFlushInterval,
 		cfg:                 cfg,
 		hwMoved:             make(chan struct{}),
+		alarm:               clock.NewAlarm(clk),
 	}
 	p.core = replica.New(replica.Recovered{
 		LogStartOffset: log.LogStartOffset(),
@@ -165,36 +164,16 @@ func (p *Partition) fail(err error) {
 // held.
 func (p *Partition) arm() {
 	at, ok := p.core.NextDeadline()
-	if !ok || p.closed {
-		p.stopTimer()
-		return
-	}
-	if p.timer != nil && p.timerAt.Equal(at) {
-		return
-	}
-	p.stopTimer()
-	p.timerSeq++
-	seq := p.timerSeq
-	p.timerAt = at
-	p.timer = p.clock.AfterFunc(at.Sub(p.clock.Now()), func() { p.tick(seq) })
+	p.alarm.Set(at, ok && !p.closed, p.tick)
 }
 
-func (p *Partition) stopTimer() {
-	if p.timer != nil {
-		p.timer.Stop()
-		p.timer = nil
-	}
-}
-
-// tick runs the core's due deadlines. A timer replaced meanwhile (seq is
-// old) does nothing: the current one covers it.
+// tick runs the core's due deadlines.
 func (p *Partition) tick(seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || seq != p.timerSeq {
+	if p.closed || !p.alarm.Fired(seq) {
 		return
 	}
-	p.timer = nil
 	p.act(p.core.Tick(p.clock.Now()))
 }
 
@@ -457,7 +436,7 @@ func (p *Partition) close() error {
 		return nil
 	}
 	p.closed = true
-	p.stopTimer()
+	p.alarm.Stop()
 	close(p.hwMoved)
 	p.hwMoved = make(chan struct{})
 	p.mu.Unlock()
