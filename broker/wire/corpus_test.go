@@ -128,7 +128,7 @@ func fuzzSeeds() map[string][]byte {
 			append(make([]byte, 16), 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f)...)),
 		// Fetch v12 claiming as many topics as bytes follow, none valid
 		// (arrayCountStream, small).
-		"array_count":   arrayCountStream(64),
+		"array_count":   arrayCountStream(64, 64),
 		"unknown_key":   reframe([]byte{0x03, 0xe8, 0, 0, 0, 0, 0, 1, 0xff, 0xff}),
 		"oversize_size": {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Inputs on which kmsg v1.15.0 misbehaved, kept so that the request path
@@ -36,10 +37,11 @@ var tagLoopSeeds = []string{
 	"a034cd4b8517f00a",
 }
 
-// amplifyingArrayTopics is the topic count of arrayCountStream in the
-// regression tests: 4 Mi FetchRequestTopics, which kmsg v1.15.0 allocated
-// (about 350 MB) before failing on the first.
-const amplifyingArrayTopics = 4 << 20
+// amplifyingArrayBytes is the size of the topic array of arrayCountStream in
+// the regression tests: claiming as many topics as there are bytes, it made
+// kmsg v1.15.0 allocate 4 Mi FetchRequestTopics (268 MB) before failing on
+// the first.
+const amplifyingArrayBytes = 4 << 20
 
 // hangWatchdog is how long parseOrHang lets ParseRequest run before it calls
 // the decode hung. It is no speed requirement (these inputs are rejected in
@@ -50,7 +52,7 @@ const hangWatchdog = 10 * time.Second
 // KmsgRegressionStreams returns the client streams above by name, for the
 // live-connection test of package wire_test.
 func KmsgRegressionStreams(t testing.TB) map[string][]byte {
-	streams := map[string][]byte{"array_count_4Mi_topics": arrayCountStream(amplifyingArrayTopics)}
+	streams := map[string][]byte{"array_count_4Mi_topics": arrayCountStream(amplifyingArrayBytes, amplifyingArrayBytes)}
 	for _, name := range tagLoopSeeds {
 		streams[name] = corpusStream(t, name)
 	}
@@ -72,14 +74,14 @@ func corpusStream(t testing.TB, name string) []byte {
 	return []byte(s)
 }
 
-// arrayCountStream is a Fetch v12 request whose topic count claims n topics
-// over n bytes that hold none (0xff is no topic name): one byte per element
-// is all an array count was checked against in kmsg v1.15.0, and a
-// FetchRequestTopic takes some 80 bytes of memory.
-func arrayCountStream(n int) []byte {
+// arrayCountStream is a Fetch v12 request whose topic count claims count
+// topics over n bytes that hold none (0xff is no topic name). kmsg v1.15.0
+// checked a count against one byte per element; a FetchRequestTopic takes
+// 64 bytes of memory.
+func arrayCountStream(count, n int) []byte {
 	frame := []byte{0, 1, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0} // Fetch v12, corr 1, null client id, no tags
 	frame = append(frame, make([]byte, 25)...)              // ReplicaID ... SessionEpoch
-	frame = binary.AppendUvarint(frame, uint64(n)+1)        // compact array: count+1
+	frame = binary.AppendUvarint(frame, uint64(count)+1)    // compact array: count+1
 	frame = append(frame, bytes.Repeat([]byte{0xff}, n)...)
 	return reframe(frame)
 }
@@ -126,16 +128,47 @@ func TestTagLoopInputsRejected(t *testing.T) {
 	}
 }
 
-// A malformed array count is rejected before anything is allocated for its
-// elements.
+// An array count that cannot fit the bytes left (a Fetch v12 topic takes at
+// least 2) is rejected before anything is allocated for its elements.
 func TestMalformedArrayDoesNotAmplify(t *testing.T) {
-	frame := firstFrame(t, arrayCountStream(amplifyingArrayTopics))
+	frame := firstFrame(t, arrayCountStream(amplifyingArrayBytes, amplifyingArrayBytes))
+	allocated, err := parseAllocating(t, frame)
+	require.ErrorIs(t, err, ErrMalformedBody)
+	assert.Less(t, allocated, uint64(1<<20), "bytes allocated to reject a %d-byte frame", len(frame))
+}
+
+// A count that does fit (n/2 topics over n bytes) is decoded up to its
+// first element, after kmsg has allocated all of them: 64 bytes of memory
+// per 2 bytes of frame, 32 times the frame. That is what decoding with kmsg
+// alone costs a malformed body, and not far from what a well-formed one of
+// the same size costs (n/3 empty topics, 3 bytes each: 21 times). The test
+// compares the two rather than fixing a factor, because the race detector
+// doubles both.
+func TestMalformedArrayCostsLikeWellFormed(t *testing.T) {
+	const n = 256 << 10
+	malformed := firstFrame(t, arrayCountStream(n/2, n))
+	bad, err := parseAllocating(t, malformed)
+	require.ErrorIs(t, err, ErrMalformedBody)
+
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(12)
+	req.Topics = make([]kmsg.FetchRequestTopic, n/3)
+	wellFormed := AppendRequest(nil, req, 1, nil)[4:]
+	require.InDelta(t, len(malformed), len(wellFormed), 64)
+	good, err := parseAllocating(t, wellFormed)
+	require.NoError(t, err)
+
+	t.Logf("allocated for a %d-byte frame: malformed %d, well-formed %d", len(malformed), bad, good)
+	assert.Less(t, bad, 2*good, "bytes allocated for a malformed %d-byte frame, vs a well-formed one", len(malformed))
+}
+
+// parseAllocating is parseOrHang with the bytes allocated meanwhile.
+func parseAllocating(t *testing.T, frame []byte) (uint64, error) {
+	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	_, err := parseOrHang(t, frame)
 	runtime.ReadMemStats(&after)
-	require.ErrorIs(t, err, ErrMalformedBody)
-	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20),
-		"bytes allocated to reject a %d-byte frame", len(frame))
+	return after.TotalAlloc - before.TotalAlloc, err
 }
