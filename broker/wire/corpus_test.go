@@ -118,10 +118,17 @@ func fuzzSeeds() map[string][]byte {
 		"bad_tagged_field": withHeaderTags(metadata12, len(id), []byte{1, 0, 100, 'x'}),
 		// Header v2 with two well-formed unknown tags.
 		"header_tags": withHeaderTags(metadata12, len(id), []byte{2, 0, 3, 'a', 'b', 'c', 5, 1, 'x'}),
-		// Metadata v12 whose body's tag count is 2^32-1: kmsg alone spends
-		// a minute failing on it (see kmsgguard).
+		// Metadata v12 whose body's tag count is 2^32-1, and the same
+		// count in the tags of its one topic: kmsg v1.15.0 counted them
+		// down after the input ran out, a minute each (see
+		// kmsg_regress_test.go).
 		"huge_tag_count": reframe([]byte{0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0,
 			0x01, 0x01, 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f}),
+		"huge_tag_count_topic": reframe(append([]byte{0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0, 0x02},
+			append(make([]byte, 16), 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f)...)),
+		// Fetch v12 claiming as many topics as bytes follow, none valid
+		// (arrayCountStream, small).
+		"array_count":   arrayCountStream(64, 64),
 		"unknown_key":   reframe([]byte{0x03, 0xe8, 0, 0, 0, 0, 0, 1, 0xff, 0xff}),
 		"oversize_size": {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0},
 	}
