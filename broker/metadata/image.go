@@ -52,6 +52,19 @@ func (im *Image) TopicNames() []string {
 	return slices.Sorted(maps.Keys(im.Topics))
 }
 
+// UnfencedBrokerIDs returns the ids of the registered brokers that are not
+// fenced, sorted: the brokers that may lead partitions and that Metadata
+// lists.
+func (im *Image) UnfencedBrokerIDs() []int32 {
+	var ids []int32
+	for _, id := range im.BrokerIDs() {
+		if !im.Brokers[id].Fenced {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // BrokerIDs returns the registered broker ids, sorted.
 func (im *Image) BrokerIDs() []int32 {
 	return slices.Sorted(maps.Keys(im.Brokers))
@@ -136,6 +149,19 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 			}
 			delete(next.Topics, name)
 			delete(next.byID, r.RemoveTopic.TopicID)
+		case r.FenceBroker != nil, r.UnfenceBroker != nil:
+			id, epoch, fenced := int32(0), int64(0), r.FenceBroker != nil
+			if fenced {
+				id, epoch = r.FenceBroker.NodeID, r.FenceBroker.Epoch
+			} else {
+				id, epoch = r.UnfenceBroker.NodeID, r.UnfenceBroker.Epoch
+			}
+			b, ok := next.Brokers[id]
+			if !ok || b.Epoch != epoch {
+				return nil, fmt.Errorf("record %d: broker %d has no registration of epoch %d", i, id, epoch)
+			}
+			b.Fenced = fenced
+			next.Brokers[id] = b
 		case r.ProducerIDs != nil:
 			// Ids only move forward: a block must never be handed out
 			// twice.

@@ -46,6 +46,9 @@ type Record struct {
 	RemoveTopic *RemoveTopicRecord `json:"remove_topic,omitempty"`
 	Broker      *BrokerRecord      `json:"broker,omitempty"`
 	ProducerIDs *ProducerIDsRecord `json:"producer_ids,omitempty"`
+
+	FenceBroker   *FenceBrokerRecord   `json:"fence_broker,omitempty"`
+	UnfenceBroker *UnfenceBrokerRecord `json:"unfence_broker,omitempty"`
 }
 
 // TopicRecord creates a topic (KRaft's TopicRecord).
@@ -80,12 +83,40 @@ type RemoveTopicRecord struct {
 	TopicID TopicID `json:"topic_id"`
 }
 
-// BrokerRecord registers a broker and where clients reach it.
+// BrokerRecord registers a broker and where clients reach it (KRaft's
+// RegisterBrokerRecord). A registration replaces the broker's previous one.
 type BrokerRecord struct {
 	NodeID int32  `json:"node_id"`
 	Host   string `json:"host"`
 	Port   int32  `json:"port"`
 	Rack   string `json:"rack,omitempty"`
+	// Epoch is the broker epoch this registration gave the broker
+	// (KIP-631): heartbeats and fencing name it, so a message about an
+	// older registration is recognised as stale.
+	Epoch int64 `json:"epoch,omitempty"`
+	// Incarnation identifies the broker process that registered (a
+	// random id per start): a second process registering the same node
+	// id while the first is alive is a duplicate, not a restart.
+	Incarnation string `json:"incarnation,omitempty"`
+	// Fenced: the broker may not lead partitions or be listed to
+	// clients. A new registration starts fenced; the controller unfences
+	// it once it has caught up with the metadata log, and fences it when
+	// its session expires.
+	Fenced bool `json:"fenced,omitempty"`
+}
+
+// FenceBrokerRecord fences a broker's registration of the given epoch
+// (KRaft's FenceBrokerRecord).
+type FenceBrokerRecord struct {
+	NodeID int32 `json:"node_id"`
+	Epoch  int64 `json:"epoch"`
+}
+
+// UnfenceBrokerRecord unfences a broker's registration of the given epoch
+// (KRaft's UnfenceBrokerRecord).
+type UnfenceBrokerRecord struct {
+	NodeID int32 `json:"node_id"`
+	Epoch  int64 `json:"epoch"`
 }
 
 // ProducerIDsRecord hands out the block of producer ids below NextProducerID
