@@ -12,12 +12,12 @@ import (
 // underneath are re-exported here, as the same values, so errors.Is holds
 // whichever name is used).
 var (
-	ErrNotLeader       = errors.New("this broker is not the leader of the partition")
 	ErrMessageTooLarge = errors.New("batch larger than max.message.bytes")
 	ErrTimeout         = errors.New("timed out waiting for the high watermark")
 	ErrStopped         = errors.New("partition is closed")
 
-	// From the core (KIP-320 epoch checks, read bounds).
+	// From the core (leadership, KIP-320 epoch checks).
+	ErrNotLeader          = replica.ErrNotLeader
 	ErrFencedLeaderEpoch  = replica.ErrFencedLeaderEpoch
 	ErrUnknownLeaderEpoch = replica.ErrUnknownLeaderEpoch
 

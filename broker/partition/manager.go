@@ -221,8 +221,7 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 		_ = log.Close()
 		return nil, err
 	}
-	p := newPartition(t, pr, log, cfg, m.clock, m.flushInterval)
-	p.node = m.nodeID
+	p := newPartition(t, pr, log, cfg, m.nodeID, m.clock, m.flushInterval)
 	p.producers = producers
 	p.sig = &m.sig
 	p.onLogFailure = m.logFailed

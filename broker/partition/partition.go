@@ -66,11 +66,12 @@ type Partition struct {
 	flushers sync.WaitGroup // the fsync in flight, if any
 }
 
-func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.Log, cfg topicconfig.Config, clk clock.Clock, brokerFlushInterval time.Duration) *Partition {
+func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.Log, cfg topicconfig.Config, node int32, clk clock.Clock, brokerFlushInterval time.Duration) *Partition {
 	p := &Partition{
 		Topic:               t.Name,
 		TopicID:             t.ID,
 		Index:               pr.Partition,
+		node:                node,
 		log:                 log,
 		clock:               clk,
 		brokerFlushInterval: brokerFlushInterval,
@@ -78,13 +79,23 @@ func newPartition(t *metadata.Topic, pr metadata.PartitionRecord, log *storage.L
 		hwMoved:             make(chan struct{}),
 		alarm:               clock.NewAlarm(clk),
 	}
+	// This broker is the partition's only replica, so everything it
+	// recovered is committed; replication will start the high watermark
+	// from its checkpoint.
 	p.core = replica.New(replica.Recovered{
 		LogStartOffset: log.LogStartOffset(),
 		LogEndOffset:   log.LogEndOffset(),
-		Leader:         pr.Leader,
-		LeaderEpoch:    pr.LeaderEpoch,
-	}, p.flushPolicy(cfg))
+		HighWatermark:  log.LogEndOffset(),
+	}, p.flushPolicy(cfg), replica.Config{Node: node, MinInsyncReplicas: 1})
+	p.core.SetPartition(clk.Now(), partitionState(pr))
 	return p
+}
+
+func partitionState(pr metadata.PartitionRecord) replica.PartitionState {
+	return replica.PartitionState{
+		Leader: pr.Leader, LeaderEpoch: pr.LeaderEpoch, PartitionEpoch: pr.PartitionEpoch,
+		Replicas: pr.Replicas, ISR: pr.ISR,
+	}
 }
 
 func (p *Partition) flushPolicy(cfg topicconfig.Config) replica.FlushPolicy {
@@ -102,8 +113,9 @@ func (p *Partition) setState(pr metadata.PartitionRecord, cfg topicconfig.Config
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cfg = cfg
-	p.core.SetLeader(pr.Leader, pr.LeaderEpoch)
-	p.act(p.core.SetPolicy(p.clock.Now(), p.flushPolicy(cfg)))
+	now := p.clock.Now()
+	p.act(p.core.SetPartition(now, partitionState(pr)))
+	p.act(p.core.SetPolicy(now, p.flushPolicy(cfg)))
 }
 
 // act carries out the core's decisions. p.mu is held.

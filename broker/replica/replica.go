@@ -13,11 +13,12 @@
 // for NextDeadline and reports back with Tick. Handlers never decide
 // visibility themselves: they ask the partition, which asks this core.
 //
-// The replication issue extends this core with the leader's view of its
-// followers (their log end offsets, the ISR) and the follower's fetch and
-// truncation decisions: the high watermark is already computed as the
-// minimum over the in-sync replicas' acknowledged ends, which today is
-// this broker's alone (see highWatermarkCandidate).
+// As the partition's leader the core also keeps Kafka's view of the
+// followers (leader.go): each one's log end offset as its fetches at the
+// current leader epoch report it, when it was last caught up, the ISR and
+// the ISR change in flight (KIP-497); the high watermark is the minimum
+// acknowledged end over the maximal ISR. As a follower it decides where
+// to truncate after a leader change (truncate.go, KIP-101, KIP-279).
 package replica
 
 import (
@@ -60,8 +61,23 @@ type FlushPolicy struct {
 type Recovered struct {
 	LogStartOffset int64
 	LogEndOffset   int64
-	Leader         int32
-	LeaderEpoch    int32
+	// HighWatermark is where the high watermark starts (Kafka's
+	// replication-offset-checkpoint); it is capped at the log end.
+	HighWatermark int64
+}
+
+// Config is what a replica needs to know of its broker and topic.
+type Config struct {
+	// Node is this broker's id: the replica leads when the partition's
+	// leader is Node.
+	Node int32
+	// ReplicaLagTimeMax is replica.lag.time.max.ms: a follower in the ISR
+	// that has not caught up with the leader's log end for this long is
+	// removed from it. Kafka's default is 30 s.
+	ReplicaLagTimeMax time.Duration
+	// MinInsyncReplicas is min.insync.replicas: below it, acks=all
+	// produces are refused (NOT_ENOUGH_REPLICAS).
+	MinInsyncReplicas int
 }
 
 // Output is what the caller must do after an input.
@@ -74,13 +90,28 @@ type Output struct {
 	// HighWatermarkMoved: the high watermark moved forward; wake the
 	// produce requests and fetches waiting for it.
 	HighWatermarkMoved bool
+	// AlterPartition, when set, is an ISR change for the controller
+	// (AlterPartition, KIP-497). The core proposes one at a time; the
+	// caller reports its outcome through SetPartition (the committed
+	// partition state) or AlterPartitionFailed.
+	AlterPartition *AlterPartition
+}
+
+// AlterPartition is a proposed ISR, made at the leader epoch and partition
+// epoch the leader knows, so the controller can refuse a stale one.
+type AlterPartition struct {
+	LeaderEpoch    int32
+	PartitionEpoch int32
+	ISR            []int32
 }
 
 // Replica is the core of one partition replica on this broker.
 type Replica struct {
+	cfg         Config
 	leader      int32
 	leaderEpoch int32
 	policy      FlushPolicy
+	leaderState // when leader == cfg.Node (leader.go)
 
 	logStart int64
 	logEnd   int64
@@ -92,19 +123,18 @@ type Replica struct {
 	failed   bool      // an fsync failed: nothing more is committed
 }
 
-// New returns the core of a replica whose log was just opened. A log that
-// was just recovered holds only what was on disk, so all of it is flushed;
-// with a single replica it is all committed too (the replication issue
-// starts followers from the high-watermark checkpoint instead).
-func New(r Recovered, policy FlushPolicy) *Replica {
+// New returns the core of a replica whose log was just opened, led by
+// nobody until SetPartition says who leads. A log that was just recovered
+// holds only what was on disk, so all of it is flushed.
+func New(r Recovered, policy FlushPolicy, cfg Config) *Replica {
 	return &Replica{
-		leader:      r.Leader,
-		leaderEpoch: r.LeaderEpoch,
-		policy:      policy,
-		logStart:    r.LogStartOffset,
-		logEnd:      r.LogEndOffset,
-		flushed:     r.LogEndOffset,
-		hw:          r.LogEndOffset,
+		cfg:      cfg,
+		leader:   -1,
+		policy:   policy,
+		logStart: r.LogStartOffset,
+		logEnd:   r.LogEndOffset,
+		flushed:  r.LogEndOffset,
+		hw:       min(max(r.HighWatermark, r.LogStartOffset), r.LogEndOffset),
 	}
 }
 
@@ -173,12 +203,18 @@ func (r *Replica) FlushFailed() {
 func (r *Replica) Failed() bool { return r.failed }
 
 // NextDeadline is when Tick must next be called, and whether there is a
-// deadline at all.
+// deadline at all: the interval policy's fsync, and, on a leader, the
+// moment the next ISR member falls behind for replica.lag.time.max.ms.
 func (r *Replica) NextDeadline() (time.Time, bool) {
-	return r.flushDue, !r.flushDue.IsZero()
+	at := r.flushDue
+	if lag, ok := r.lagDeadline(); ok && (at.IsZero() || lag.Before(at)) {
+		at = lag
+	}
+	return at, !at.IsZero()
 }
 
-// Tick fires the deadlines due at now: the interval policy's fsync.
+// Tick fires the deadlines due at now: the interval policy's fsync, and
+// the ISR shrink of followers that lag (an AlterPartition).
 func (r *Replica) Tick(now time.Time) Output {
 	out := r.decide()
 	if !r.flushDue.IsZero() && !now.Before(r.flushDue) && !r.flushing && !r.failed {
@@ -187,6 +223,9 @@ func (r *Replica) Tick(now time.Time) Output {
 		r.flushing = true
 		r.flushDue = time.Time{}
 		out.Flush = true
+	}
+	if ap := r.shrinkDue(now); ap != nil {
+		out.AlterPartition = ap
 	}
 	return out
 }
@@ -203,12 +242,6 @@ func (r *Replica) SetPolicy(now time.Time, p FlushPolicy) Output {
 	return r.decide()
 }
 
-// SetLeader records the partition's leader and leader epoch from the
-// metadata image.
-func (r *Replica) SetLeader(leader, epoch int32) {
-	r.leader, r.leaderEpoch = leader, epoch
-}
-
 // LogStartMoved reports that the log start offset moved (retention,
 // DeleteRecords).
 func (r *Replica) LogStartMoved(offset int64) {
@@ -223,20 +256,18 @@ func (r *Replica) decide() Output {
 		r.flushing = true
 		out.Flush = true
 	}
-	if c := r.highWatermarkCandidate(); c > r.hw && !r.failed {
+	if c, ok := r.highWatermarkCandidate(); ok && c > r.hw && !r.failed {
 		r.hw = c
 		out.HighWatermarkMoved = true
 	}
 	return out
 }
 
-// highWatermarkCandidate is the minimum, over the in-sync replicas, of the
-// end each has acknowledged: today only this broker's, which is its flushed
-// offset under the per-append policy and its log end offset under the
-// interval policy (committed once written, Kafka's default trade-off).
-// Replication adds the followers' log end offsets here (and, while an ISR
-// change is in flight, the maximal ISR of KIP-497).
-func (r *Replica) highWatermarkCandidate() int64 {
+// localEnd is the end this broker's replica acknowledges: its flushed
+// offset under the per-append policy (a record counts only once on disk),
+// its log end offset under the interval policy (committed once written,
+// Kafka's default trade-off).
+func (r *Replica) localEnd() int64 {
 	if r.policy.SyncEachAppend {
 		return r.flushed
 	}

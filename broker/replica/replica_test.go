@@ -15,8 +15,12 @@ var (
 	interval = FlushPolicy{Interval: time.Second}
 )
 
+// open is a single-replica partition led by this broker (node 1) at
+// leader epoch 3.
 func open(end int64, p FlushPolicy) *Replica {
-	return New(Recovered{LogStartOffset: 0, LogEndOffset: end, Leader: 1, LeaderEpoch: 3}, p)
+	r := New(Recovered{LogStartOffset: 0, LogEndOffset: end, HighWatermark: end}, p, Config{Node: 1, MinInsyncReplicas: 1})
+	r.SetPartition(t0, PartitionState{Leader: 1, LeaderEpoch: 3, Replicas: []int32{1}, ISR: []int32{1}})
+	return r
 }
 
 func TestRecoveredLogIsFlushedAndCommitted(t *testing.T) {
@@ -159,9 +163,10 @@ func TestLeaderEpochFencing(t *testing.T) {
 	assert.NoError(t, r.CheckLeaderEpoch(3))
 	assert.ErrorIs(t, r.CheckLeaderEpoch(2), ErrFencedLeaderEpoch)
 	assert.ErrorIs(t, r.CheckLeaderEpoch(4), ErrUnknownLeaderEpoch)
-	r.SetLeader(2, 4)
+	r.SetPartition(t0, PartitionState{Leader: 2, LeaderEpoch: 4, Replicas: []int32{1, 2}, ISR: []int32{1, 2}})
 	assert.NoError(t, r.CheckLeaderEpoch(4))
 	assert.Equal(t, int32(2), r.Leader())
+	assert.False(t, r.IsLeader())
 	assert.ErrorIs(t, r.CheckLeaderEpoch(3), ErrFencedLeaderEpoch)
 }
 
