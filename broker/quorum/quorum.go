@@ -59,8 +59,13 @@ type Config struct {
 	Voters []Voter
 	// ClusterID is the cluster's id, the same on every node.
 	ClusterID string
-	// Network is the node's network seam; nil means TCP.
+	// Network is the node's network seam; nil means TCP. Raft's
+	// connections are dialled with the protocol tag network.ProtoRaft.
 	Network network.Network
+	// Listener is where Raft traffic arrives: the network.ProtoRaft
+	// listener of the node's inter-broker Mux. nil: the quorum listens on
+	// Addr itself, with a Mux of its own.
+	Listener net.Listener
 	// Dir holds the Raft log and stable store (raft.db, bbolt through
 	// raft-boltdb) and the snapshots. Ignored when the stores below are
 	// given.
@@ -118,11 +123,19 @@ func Open(cfg Config) (*Quorum, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := cfg.Network.Listen(cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("quorum: listening for raft on %s: %w", cfg.Addr, err)
+	ln := cfg.Listener
+	if ln == nil {
+		shared, err := cfg.Network.Listen(cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("quorum: listening for raft on %s: %w", cfg.Addr, err)
+		}
+		mux := network.NewMux(shared)
+		q.closers = append(q.closers, mux)
+		if ln, err = mux.Listen(network.ProtoRaft); err != nil {
+			return nil, fmt.Errorf("quorum: %w", err)
+		}
 	}
-	q.transport = raft.NewNetworkTransportWithLogger(&streamLayer{ln: ln, net: cfg.Network}, 3, 10*time.Second, hclogFor(cfg.Logger))
+	q.transport = raft.NewNetworkTransportWithLogger(&streamLayer{ln: ln, net: cfg.Network, addr: raftAddr(cfg.Addr)}, 3, 10*time.Second, hclogFor(cfg.Logger))
 	q.closers = append(q.closers, closerFunc(q.transport.Close))
 
 	rc := raft.DefaultConfig()
@@ -320,24 +333,33 @@ func (q *Quorum) closeResources() error {
 	return errors.Join(errs...)
 }
 
+// raftAddr is the address this node gives Raft as its own: the one the
+// voter list names, whatever the listener (a Mux's, a port-0 listener)
+// reports.
+type raftAddr string
+
+func (a raftAddr) Network() string { return "tcp" }
+func (a raftAddr) String() string  { return string(a) }
+
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
 // streamLayer carries Raft's transport over the node's network seam.
 type streamLayer struct {
-	ln  net.Listener
-	net network.Network
+	ln   net.Listener
+	net  network.Network
+	addr net.Addr // this node's Raft address, as the voters name it
 }
 
 func (s *streamLayer) Accept() (net.Conn, error) { return s.ln.Accept() }
 func (s *streamLayer) Close() error              { return s.ln.Close() }
-func (s *streamLayer) Addr() net.Addr            { return s.ln.Addr() }
+func (s *streamLayer) Addr() net.Addr            { return s.addr }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return s.net.Dial(ctx, string(addr))
+	return network.DialProto(ctx, s.net, string(addr), network.ProtoRaft)
 }
 
 // hclogFor sends hashicorp/raft's logs to the broker's slog logger, at

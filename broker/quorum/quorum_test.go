@@ -98,6 +98,26 @@ func (c *testCluster) controller(skip ...int32) *Quorum {
 	return nil
 }
 
+// propose commits recs through whichever node is the active controller,
+// retrying while leadership moves (a controller elected a moment ago may
+// lose a contested election), as an admin client retries its request.
+// It returns the node that committed it.
+func (c *testCluster) propose(recs []metadata.Record, skip ...int32) *Quorum {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		q := c.controller(skip...)
+		short, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := q.Propose(short, recs)
+		cancel()
+		if err == nil {
+			return q
+		}
+		require.True(c.t, isRetriable(err), "%v", err)
+		require.True(c.t, time.Now().Before(deadline), "no controller committed the change: %v", err)
+	}
+}
+
 func contains(ids []int32, id int32) bool {
 	for _, x := range ids {
 		if x == id {
@@ -160,9 +180,8 @@ func TestEveryVoterAppliesTheSameChanges(t *testing.T) {
 			}
 		}
 	})
-	leader := c.controller()
 	for _, name := range []string{"a", "b", "c"} {
-		require.NoError(t, leader.Propose(ctx(t), createTopic(name)))
+		c.propose(createTopic(name))
 	}
 	for _, q := range c.nodes {
 		waitForTopic(t, q, "c")
@@ -192,6 +211,9 @@ func TestOnlyTheControllerProposes(t *testing.T) {
 			continue
 		}
 		err := q.Propose(ctx(t), createTopic("x"))
+		if q.IsController() {
+			continue // leadership moved here meanwhile
+		}
 		require.ErrorIs(t, err, ErrNotController, "node %d", id)
 	}
 }
@@ -211,10 +233,8 @@ func TestControllerFailOverOnPartition(t *testing.T) {
 	err := old.Propose(short, createTopic("lost"))
 	require.Error(t, err, "a controller without a majority commits nothing")
 
-	next := c.controller(oldID)
+	next := c.propose(createTopic("after"), oldID)
 	require.NotEqual(t, oldID, next.cfg.NodeID)
-	require.NoError(t, next.Barrier(ctx(t)))
-	require.NoError(t, next.Propose(ctx(t), createTopic("after")))
 
 	c.net.HealAll()
 	waitForTopic(t, old, "after")
@@ -245,9 +265,7 @@ func TestNoMajorityFailsWithinTheDeadline(t *testing.T) {
 	require.True(t, isRetriable(err), "want a retriable error, got %v", err)
 
 	c.start(down[0])
-	q := c.controller()
-	require.NoError(t, q.Barrier(ctx(t)))
-	require.NoError(t, q.Propose(ctx(t), createTopic("y")))
+	c.propose(createTopic("y"))
 }
 
 func isRetriable(err error) bool {
@@ -258,9 +276,8 @@ func isRetriable(err error) bool {
 // snapshot and the entries after it.
 func TestRestartRestoresTheImageFromSnapshotAndLog(t *testing.T) {
 	c := newTestCluster(t, 3)
-	leader := c.controller()
-	require.NoError(t, leader.Propose(ctx(t), createTopic("a")))
-	require.NoError(t, leader.Propose(ctx(t), createTopic("b")))
+	c.propose(createTopic("a"))
+	leader := c.propose(createTopic("b"))
 	var follower int32
 	for id := range c.nodes {
 		if id != leader.cfg.NodeID {
@@ -269,7 +286,7 @@ func TestRestartRestoresTheImageFromSnapshotAndLog(t *testing.T) {
 	}
 	waitForTopic(t, c.nodes[follower], "b")
 	require.NoError(t, c.nodes[follower].Snapshot())
-	require.NoError(t, leader.Propose(ctx(t), createTopic("c")))
+	c.propose(createTopic("c"))
 	waitForTopic(t, c.nodes[follower], "c")
 	c.stop(follower)
 
