@@ -103,7 +103,8 @@ func (b *Broker) Restart() {
 
 // Crash simulates power loss: everything not fsynced is dropped (and with
 // opts.TearLastWrite a random prefix of it survives), the broker's open
-// files are fenced, and the broker starts again from what the disk kept.
+// files are fenced, its data directory lock is gone as a dead process's
+// would be, and the broker starts again from what the disk kept.
 // The broker must have been started WithMemFS.
 func (b *Broker) Crash(opts fs.CrashOptions) {
 	b.t.Helper()
