@@ -52,16 +52,16 @@ func Open(fsys fs.FS, dir string, clusterID string, logger *slog.Logger) (*Contr
 	if logger == nil {
 		logger = slog.Default()
 	}
-	rl, recs, err := openRecordLog(fsys, dir)
+	rl, changes, err := openRecordLog(fsys, dir, logger)
 	if err != nil {
 		return nil, err
 	}
 	im := metadata.NewImage(clusterID)
-	for i, r := range recs {
-		next, err := im.Apply(r)
+	for _, c := range changes {
+		next, err := im.Apply(c.recs...)
 		if err != nil {
 			_ = rl.close()
-			return nil, fmt.Errorf("controller: replaying metadata record %d: %w", i, err)
+			return nil, fmt.Errorf("controller: %w: replaying the change in %s: %w", ErrCorruptMetadataLog, rl.describe(c), err)
 		}
 		im = next
 	}
