@@ -17,6 +17,11 @@ type Image struct {
 	// yet (see ProducerIDsRecord).
 	NextProducerID int64
 	byID           map[TopicID]string
+	// deleted are the ids of the topics a RemoveTopicRecord removed, with
+	// their names. A partition folder holding one of these ids is a
+	// deleted topic's, which a broker may remove; one holding an id nobody
+	// names is kept (see partition.Manager).
+	deleted map[TopicID]string
 }
 
 // Topic is one topic in an image.
@@ -47,6 +52,13 @@ func (im *Image) TopicByID(id TopicID) (*Topic, bool) {
 	return im.Topics[name], true
 }
 
+// WasDeleted reports whether a RemoveTopicRecord in this image's history
+// deleted the topic with this id.
+func (im *Image) WasDeleted(id TopicID) bool {
+	_, ok := im.deleted[id]
+	return ok
+}
+
 // TopicNames returns the topic names, sorted.
 func (im *Image) TopicNames() []string {
 	return slices.Sorted(maps.Keys(im.Topics))
@@ -67,7 +79,9 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 		Topics:         maps.Clone(im.Topics),
 		NextProducerID: im.NextProducerID,
 		byID:           maps.Clone(im.byID),
+		deleted:        im.deleted, // cloned only when a topic is removed
 	}
+	deletedCopied := false
 	// Topics touched by this batch are copied once, so the old image's
 	// topics stay untouched.
 	copied := map[string]bool{}
@@ -136,6 +150,14 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 			}
 			delete(next.Topics, name)
 			delete(next.byID, r.RemoveTopic.TopicID)
+			if !deletedCopied {
+				next.deleted = maps.Clone(next.deleted)
+				if next.deleted == nil {
+					next.deleted = map[TopicID]string{}
+				}
+				deletedCopied = true
+			}
+			next.deleted[r.RemoveTopic.TopicID] = name
 		case r.ProducerIDs != nil:
 			// Ids only move forward: a block must never be handed out
 			// twice.

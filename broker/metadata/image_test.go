@@ -42,6 +42,14 @@ func TestApplyBuildsTopics(t *testing.T) {
 	require.Empty(t, next.TopicNames())
 	_, ok = next.TopicByID(id)
 	require.False(t, ok)
+	// The image remembers what was deleted (a folder holding this id may
+	// go); the older image does not.
+	require.True(t, next.WasDeleted(id))
+	require.False(t, im.WasDeleted(id))
+	require.False(t, next.WasDeleted(NewTopicID()))
+	later, err := next.Apply(Record{Topic: &TopicRecord{Name: "t", TopicID: NewTopicID()}})
+	require.NoError(t, err)
+	require.True(t, later.WasDeleted(id), "a new topic of the same name keeps the old id deleted")
 }
 
 func TestApplyRejectsRecordsThatDoNotFit(t *testing.T) {
