@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -35,6 +36,25 @@ func TestSecondOrdoOnOneDataDir(t *testing.T) {
 	again := startOrdo(t, "--listen", "127.0.0.1:0", "--data-dir", dir)
 	require.NoError(t, again.Process.Signal(syscall.SIGTERM))
 	require.Equal(t, 0, exitCode(t, again.Wait()))
+}
+
+// TestOrdoRefusesDamagedMetadataLog: a metadata log damaged before its end
+// (intact changes follow the damage) makes ordo exit 1 with a message that
+// names the file and the offset.
+func TestOrdoRefusesDamagedMetadataLog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "__cluster_metadata-0", "metadata.log")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	// Lines as an older Ordo wrote them (no checksum), the second cut short.
+	log := `[{"broker":{"node_id":0,"host":"127.0.0.1","port":9092}}]` + "\n" +
+		`[{"broker":{"node_id":0,"host":"127.0.0.1","port":9093}` + "\n" +
+		`[{"broker":{"node_id":0,"host":"127.0.0.1","port":9094}}]` + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(log), 0o644))
+
+	out, err := mainCommand(t, "--listen", "127.0.0.1:0", "--data-dir", dir).CombinedOutput()
+	require.Equal(t, 1, exitCode(t, err), "output: %s", out)
+	require.Contains(t, string(out), "cannot start broker")
+	require.Contains(t, string(out), path+" is damaged at byte offset 58 (line 2")
 }
 
 // startOrdo runs ordo in a child process and returns once it logged that it
