@@ -109,9 +109,11 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 				return nil, fmt.Errorf("record %d: topic id %s exists", i, r.Topic.TopicID)
 			}
 			next.Topics[r.Topic.Name] = &Topic{
-				Name:     r.Topic.Name,
-				ID:       r.Topic.TopicID,
-				Internal: r.Topic.Internal,
+				Name: r.Topic.Name,
+				ID:   r.Topic.TopicID,
+				// By name too: an older Ordo let a client create
+				// __consumer_offsets as an ordinary topic.
+				Internal: r.Topic.Internal || IsInternalTopic(r.Topic.Name),
 				Configs:  map[string]string{},
 			}
 			next.byID[r.Topic.TopicID] = r.Topic.Name

@@ -94,3 +94,17 @@ func TestTopicIDText(t *testing.T) {
 	require.Equal(t, id, back)
 	require.Error(t, back.UnmarshalText([]byte("xyz")))
 }
+
+func TestInternalTopicsByName(t *testing.T) {
+	for _, name := range []string{"__consumer_offsets", "__transaction_state", "__share_group_state"} {
+		require.True(t, IsInternalTopic(name), name)
+	}
+	for _, name := range []string{"__cluster_metadata", "consumer_offsets", "__consumer.offsets", "t"} {
+		require.False(t, IsInternalTopic(name), name)
+	}
+	// A record an older Ordo wrote for a client's __consumer_offsets says
+	// nothing of internal; the image knows better.
+	im, err := NewImage("c").Apply(Record{Topic: &TopicRecord{Name: "__consumer_offsets", TopicID: NewTopicID()}})
+	require.NoError(t, err)
+	require.True(t, im.Topics["__consumer_offsets"].Internal)
+}

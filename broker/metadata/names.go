@@ -8,6 +8,28 @@ import (
 // ErrInvalidTopic is a topic name Kafka would refuse (INVALID_TOPIC_EXCEPTION).
 var ErrInvalidTopic = errors.New("invalid topic name")
 
+// Kafka's internal topics (Topic.INTERNAL_TOPICS): only the broker creates
+// them for its own use and only it writes them. ClusterMetadataTopic is
+// KRaft's metadata log, never a topic clients may create (its partition
+// folder holds the controller's record log).
+const (
+	OffsetsTopic          = "__consumer_offsets"
+	TransactionStateTopic = "__transaction_state"
+	ShareGroupStateTopic  = "__share_group_state"
+	ClusterMetadataTopic  = "__cluster_metadata"
+)
+
+// IsInternalTopic reports whether name is one of Kafka's internal topics.
+// As in KRaft, being internal is a matter of the name: a topic of that name
+// is internal however it was created.
+func IsInternalTopic(name string) bool {
+	switch name {
+	case OffsetsTopic, TransactionStateTopic, ShareGroupStateTopic:
+		return true
+	}
+	return false
+}
+
 // MaxTopicNameLength is Kafka's limit: 249, so that a partition folder name
 // (topic-partition) fits in 255 bytes.
 const MaxTopicNameLength = 249
