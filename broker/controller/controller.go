@@ -154,6 +154,14 @@ func (c *Controller) CreateTopic(ct CreateTopic, d Defaults, validateOnly bool) 
 	if _, ok := c.image.Topics[ct.Name]; ok {
 		return nil, fmt.Errorf("%w: topic %q already exists", ErrTopicExists, ct.Name)
 	}
+	if other, ok := c.image.CollidingTopic(ct.Name); ok {
+		// Kafka's ReplicationControlManager.validateNewTopicNames.
+		kind := "existing"
+		if _, exists := c.image.Topics[other]; !exists {
+			kind = "internal"
+		}
+		return nil, fmt.Errorf("%w: Topic '%s' collides with %s topic: %s", metadata.ErrInvalidTopic, ct.Name, kind, other)
+	}
 	if _, err := topicconfig.Build(ct.Configs); err != nil {
 		return nil, err
 	}

@@ -108,3 +108,26 @@ func TestInternalTopicsByName(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, im.Topics["__consumer_offsets"].Internal)
 }
+
+func TestCollidingTopic(t *testing.T) {
+	im, err := NewImage("c").Apply(
+		Record{Topic: &TopicRecord{Name: "col.lide", TopicID: NewTopicID()}},
+		Record{Topic: &TopicRecord{Name: "plain", TopicID: NewTopicID()}},
+	)
+	require.NoError(t, err)
+	for name, want := range map[string]string{
+		"col_lide":            "col.lide",
+		"col.lide":            "", // itself: it exists, no collision
+		"col-lide":            "",
+		"col..lide":           "",
+		"plain":               "",
+		"__consumer.offsets":  "__consumer_offsets", // reserved even before it exists
+		"__consumer_offsets":  "",
+		"_.transaction_state": "__transaction_state",
+		"__transaction.state": "__transaction_state",
+	} {
+		got, ok := im.CollidingTopic(name)
+		require.Equal(t, want != "", ok, name)
+		require.Equal(t, want, got, name)
+	}
+}

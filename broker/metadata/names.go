@@ -3,6 +3,7 @@ package metadata
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrInvalidTopic is a topic name Kafka would refuse (INVALID_TOPIC_EXCEPTION).
@@ -53,3 +54,31 @@ func ValidateTopicName(name string) error {
 	}
 	return nil
 }
+
+// CollidingTopic is a topic of im whose name differs from name only where
+// one has '.' and the other '_', if there is one. Kafka refuses to create
+// such a topic (Topic.hasCollision): the two would share metric names, in
+// which '.' becomes '_'. The same name is no collision (that topic exists).
+// A name that collides with one of Kafka's internal topic names collides
+// whether that topic exists yet or not, so no client topic can keep the
+// broker from creating its own.
+func (im *Image) CollidingTopic(name string) (string, bool) {
+	if !strings.ContainsAny(name, "._") {
+		return "", false
+	}
+	unified := unifyCollisionChars(name)
+	for _, internal := range []string{OffsetsTopic, TransactionStateTopic, ShareGroupStateTopic} {
+		if internal != name && unifyCollisionChars(internal) == unified {
+			return internal, true
+		}
+	}
+	for _, other := range im.TopicNames() {
+		if other != name && unifyCollisionChars(other) == unified {
+			return other, true
+		}
+	}
+	return "", false
+}
+
+// unifyCollisionChars is Kafka's Topic.unifyCollisionChars.
+func unifyCollisionChars(name string) string { return strings.ReplaceAll(name, ".", "_") }
