@@ -131,7 +131,8 @@ func (h *Handlers) lookupMetadataTopic(im **metadata.Image, rt kmsg.MetadataRequ
 		// AutoTopicCreationManager does the same), never as an
 		// ordinary topic a client could then write.
 		if err := h.Groups.CreateOffsetsTopic(); err != nil {
-			return metadataTopic{name: rt.Topic, code: h.errorCode(err)}
+			// The coordinator logged why; the client retries.
+			return metadataTopic{name: rt.Topic, code: kerr.LeaderNotAvailable.Code}
 		}
 	case metadata.IsInternalTopic(name) || name == metadata.ClusterMetadataTopic:
 		// Ordo has no coordinator that would own the other internal

@@ -115,6 +115,10 @@ func TestCollidingTopic(t *testing.T) {
 		Record{Topic: &TopicRecord{Name: "plain", TopicID: NewTopicID()}},
 	)
 	require.NoError(t, err)
+	legacy, err := im.Apply(Record{Topic: &TopicRecord{Name: "__consumer.offsets", TopicID: NewTopicID()}})
+	require.NoError(t, err)
+	_, ok := legacy.CollidingTopic("__consumer_offsets")
+	require.False(t, ok, "an older Ordo's colliding topic never blocks the broker's own")
 	for name, want := range map[string]string{
 		"col_lide":            "col.lide",
 		"col.lide":            "", // itself: it exists, no collision

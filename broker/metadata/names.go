@@ -60,10 +60,11 @@ func ValidateTopicName(name string) error {
 // such a topic (Topic.hasCollision): the two would share metric names, in
 // which '.' becomes '_'. The same name is no collision (that topic exists).
 // A name that collides with one of Kafka's internal topic names collides
-// whether that topic exists yet or not, so no client topic can keep the
-// broker from creating its own.
+// whether that topic exists yet or not, and an internal name collides with
+// nothing (a data directory of an older Ordo may hold a colliding topic), so
+// no client topic can keep the broker from creating its own.
 func (im *Image) CollidingTopic(name string) (string, bool) {
-	if !strings.ContainsAny(name, "._") {
+	if !strings.ContainsAny(name, "._") || IsInternalTopic(name) {
 		return "", false
 	}
 	unified := unifyCollisionChars(name)
