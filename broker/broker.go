@@ -33,6 +33,15 @@ import (
 // names its metadata partition.
 const metadataDir = "__cluster_metadata-0"
 
+// lockFile is the data directory's lock, Kafka's name for it: a broker holds
+// it from Start to Close, so no two brokers (processes, or two Starts in one
+// process) ever write the same directory.
+const lockFile = ".lock"
+
+// ErrDataDirLocked is why Start refuses a data directory another broker
+// holds (the error wraps fs.ErrLocked too).
+var ErrDataDirLocked = errors.New("data directory locked")
+
 // Broker is a running broker.
 type Broker struct {
 	cfg        Config
@@ -43,6 +52,7 @@ type Broker struct {
 	partitions *partition.Manager
 	groups     *group.Coordinator
 	server     *wire.Server
+	dirLock    fs.Lock // the data directory's .lock, released last
 
 	stopFlusher chan struct{}
 	wg          sync.WaitGroup
@@ -73,6 +83,17 @@ func Start(cfg Config) (*Broker, error) {
 	if err := fs.MkdirAllDurable(cfg.FS, cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("broker: data directory %s: %w", cfg.DataDir, err)
 	}
+	lock, err := lockDataDir(cfg.FS, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	b.dirLock = lock
+	started := false
+	defer func() {
+		if !started {
+			_ = lock.Release()
+		}
+	}()
 	props, err := loadMetaProperties(cfg.FS, cfg.DataDir, cfg.NodeID, cfg.ClusterID)
 	if err != nil {
 		return nil, err
@@ -166,7 +187,21 @@ func Start(cfg Config) (*Broker, error) {
 		}
 	}()
 	b.logger.Info("broker started", "addr", b.addr, "data_dir", cfg.DataDir, "cluster_id", props.clusterID)
+	started = true
 	return b, nil
+}
+
+// lockDataDir takes the data directory's lock, or says who has it.
+func lockDataDir(fsys fs.FS, dir string) (fs.Lock, error) {
+	l, err := fsys.Lock(filepath.Join(dir, lockFile))
+	switch {
+	case errors.Is(err, fs.ErrLocked):
+		return nil, fmt.Errorf("broker: %w: %s is in use by another broker (%w); stop that broker, or give this one another data directory",
+			ErrDataDirLocked, dir, err)
+	case err != nil:
+		return nil, fmt.Errorf("broker: locking data directory %s: %w", dir, err)
+	}
+	return l, nil
 }
 
 // Addr is the address clients connect to (the advertised one).
@@ -234,6 +269,8 @@ func (b *Broker) stop(failed bool) error {
 		close(b.stopFlusher)
 		b.wg.Wait()
 		errs = append(errs, b.shutdown())
+		// Last: another broker may take the directory from here on.
+		errs = append(errs, b.dirLock.Release())
 		b.closeErr = errors.Join(errs...)
 		b.logger.Info("broker stopped")
 		close(b.done)

@@ -26,6 +26,9 @@ var (
 	ErrInvalidReplicationFactor = errors.New("invalid replication factor")
 	ErrInvalidReplicaAssignment = errors.New("invalid replica assignment")
 	ErrInternalTopic            = errors.New("internal topics cannot be changed this way")
+	// ErrReservedTopic is a CreateTopics of __cluster_metadata, which
+	// KRaft refuses with INVALID_REQUEST.
+	ErrReservedTopic = errors.New("reserved topic name")
 )
 
 // MaxPartitions bounds one topic's partition count. Kafka sets no limit,
@@ -52,16 +55,16 @@ func Open(fsys fs.FS, dir string, clusterID string, logger *slog.Logger) (*Contr
 	if logger == nil {
 		logger = slog.Default()
 	}
-	rl, recs, err := openRecordLog(fsys, dir)
+	rl, changes, err := openRecordLog(fsys, dir, logger)
 	if err != nil {
 		return nil, err
 	}
 	im := metadata.NewImage(clusterID)
-	for i, r := range recs {
-		next, err := im.Apply(r)
+	for _, c := range changes {
+		next, err := im.Apply(c.recs...)
 		if err != nil {
 			_ = rl.close()
-			return nil, fmt.Errorf("controller: replaying metadata record %d: %w", i, err)
+			return nil, fmt.Errorf("controller: %w: replaying the change in %s: %w", ErrCorruptMetadataLog, rl.describe(c), err)
 		}
 		im = next
 	}
@@ -145,8 +148,19 @@ func (c *Controller) CreateTopic(ct CreateTopic, d Defaults, validateOnly bool) 
 	if err := metadata.ValidateTopicName(ct.Name); err != nil {
 		return nil, err
 	}
+	if ct.Name == metadata.ClusterMetadataTopic {
+		return nil, fmt.Errorf("%w: Creation of internal topic %s is prohibited.", ErrReservedTopic, ct.Name)
+	}
 	if _, ok := c.image.Topics[ct.Name]; ok {
 		return nil, fmt.Errorf("%w: topic %q already exists", ErrTopicExists, ct.Name)
+	}
+	if other, ok := c.image.CollidingTopic(ct.Name); ok {
+		// Kafka's ReplicationControlManager.validateNewTopicNames.
+		kind := "existing"
+		if _, exists := c.image.Topics[other]; !exists {
+			kind = "internal"
+		}
+		return nil, fmt.Errorf("%w: Topic '%s' collides with %s topic: %s", metadata.ErrInvalidTopic, ct.Name, kind, other)
 	}
 	if _, err := topicconfig.Build(ct.Configs); err != nil {
 		return nil, err
@@ -187,7 +201,11 @@ func (c *Controller) CreateTopic(ct CreateTopic, d Defaults, validateOnly bool) 
 		assignment = assign(brokers, 0, n, rf)
 	}
 	id := metadata.NewTopicID()
-	recs := []metadata.Record{{Topic: &metadata.TopicRecord{Name: ct.Name, TopicID: id, Internal: ct.Internal}}}
+	// Kafka's internal names make internal topics, whoever creates them
+	// (Kafka lets a client create __consumer_offsets with CreateTopics;
+	// the group coordinator then uses it as it is).
+	internal := ct.Internal || metadata.IsInternalTopic(ct.Name)
+	recs := []metadata.Record{{Topic: &metadata.TopicRecord{Name: ct.Name, TopicID: id, Internal: internal}}}
 	recs = append(recs, partitionRecords(id, 0, assignment)...)
 	for name, v := range ct.Configs {
 		recs = append(recs, metadata.Record{Config: &metadata.ConfigRecord{Topic: ct.Name, Name: name, Value: &v}})

@@ -30,6 +30,7 @@ func TestCreateTopicValidates(t *testing.T) {
 		want error
 	}{
 		"bad name":       {CreateTopic{Name: "a b", NumPartitions: 1, ReplicationFactor: 1}, metadata.ErrInvalidTopic},
+		"metadata topic": {CreateTopic{Name: "__cluster_metadata", NumPartitions: 1, ReplicationFactor: 1}, ErrReservedTopic},
 		"zero parts":     {CreateTopic{Name: "t", NumPartitions: 0, ReplicationFactor: 1}, ErrInvalidPartitions},
 		"rf too big":     {CreateTopic{Name: "t", NumPartitions: 1, ReplicationFactor: 2}, ErrInvalidReplicationFactor},
 		"rf zero":        {CreateTopic{Name: "t", NumPartitions: 1, ReplicationFactor: 0}, ErrInvalidReplicationFactor},
@@ -56,6 +57,11 @@ func TestCreateTopicValidates(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.CreateTopic(CreateTopic{Name: "t", NumPartitions: 2, ReplicationFactor: 1}, defaults, false)
 	require.ErrorIs(t, err, ErrTopicExists)
+
+	// Kafka's internal names make internal topics, whoever asks.
+	tp, err = c.CreateTopic(CreateTopic{Name: "__transaction_state", NumPartitions: 1, ReplicationFactor: 1}, defaults, false)
+	require.NoError(t, err)
+	require.True(t, tp.Internal)
 }
 
 func TestChangesSurviveCrash(t *testing.T) {

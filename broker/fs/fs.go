@@ -5,9 +5,13 @@
 package fs
 
 import (
+	"errors"
 	"io"
 	"os"
 )
+
+// ErrLocked is FS.Lock's answer when someone else holds the lock.
+var ErrLocked = errors.New("lock is held")
 
 // FS is the subset of a filesystem that storage uses. Paths use the host's
 // separator (filepath.Join).
@@ -24,6 +28,18 @@ type FS interface {
 	// SyncDir makes the directory's entries (creations, renames, removals)
 	// durable.
 	SyncDir(name string) error
+	// Lock takes an exclusive lock on the named file, creating the file if
+	// it does not exist, without waiting: if anyone else holds it (another
+	// process, or another Lock in this one) it fails with ErrLocked. The
+	// lock lasts until the returned Lock is released or its holder dies,
+	// as Kafka's log directory .lock file.
+	Lock(name string) (Lock, error)
+}
+
+// Lock is a held lock (FS.Lock).
+type Lock interface {
+	// Release gives the lock up. Releasing twice is not an error.
+	Release() error
 }
 
 // File is an open file.

@@ -37,6 +37,9 @@ type Mem struct {
 	root    *memNode
 	gen     uint64 // bumped by Crash; handles of older generations are fenced
 	syncErr error  // injected by FailSync
+	// locks are the held locks (Lock) by file; Crash drops them all, as
+	// the death of their holders would.
+	locks map[*memNode]*memLock
 }
 
 // memNode is an inode: a directory or a regular file.
@@ -106,6 +109,7 @@ func (m *Mem) Crash(opts CrashOptions) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gen++
+	m.locks = nil // the processes that held them are gone
 	r := opts.Rand
 	if opts.TearLastWrite && r == nil {
 		r = rand.New(rand.NewPCG(1, 2))
@@ -352,6 +356,52 @@ func (m *Mem) SyncDir(name string) error {
 	n.durable = make(map[string]*memNode, len(n.children))
 	for k, v := range n.children {
 		n.durable[k] = v
+	}
+	return nil
+}
+
+// Lock takes the lock on name (creating an empty file there if missing),
+// unless a holder since the last Crash has it: the in-memory twin of
+// flock(2), where a crash kills every holder.
+func (m *Mem) Lock(name string) (Lock, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dir, base, err := m.parent("lock", name)
+	if err != nil {
+		return nil, err
+	}
+	n := dir.children[base]
+	switch {
+	case n == nil:
+		n = &memNode{mode: 0o644, shared: true}
+		dir.children[base] = n
+	case n.dir:
+		return nil, &os.PathError{Op: "lock", Path: name, Err: errors.New("is a directory")}
+	}
+	if l := m.locks[n]; l != nil {
+		return nil, &os.PathError{Op: "lock", Path: name, Err: ErrLocked}
+	}
+	if m.locks == nil {
+		m.locks = map[*memNode]*memLock{}
+	}
+	l := &memLock{m: m, n: n}
+	m.locks[n] = l
+	return l, nil
+}
+
+// memLock is a lock held on a Mem file.
+type memLock struct {
+	m *Mem
+	n *memNode
+}
+
+// Release drops the lock, unless a Crash already did (then a newer holder
+// may have it, and keeps it).
+func (l *memLock) Release() error {
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	if l.m.locks[l.n] == l {
+		delete(l.m.locks, l.n)
 	}
 	return nil
 }

@@ -173,6 +173,16 @@ func (c *Coordinator) Coordinator(groupID string) (metadata.BrokerRecord, error)
 	return b, nil
 }
 
+// CreateOffsetsTopic creates __consumer_offsets, as the first group request
+// would, if it does not exist yet. Metadata auto-creation of the topic comes
+// here: Kafka's AutoTopicCreationManager creates it with the coordinator's
+// settings (offsets.topic.num.partitions, a compacted topic), never as an
+// ordinary topic.
+func (c *Coordinator) CreateOffsetsTopic() error {
+	_, err := c.offsetsTopic()
+	return err
+}
+
 // offsetsTopic is __consumer_offsets, created if needed. Never called with
 // a coordinator lock held: creating takes the controller's lock, which
 // calls OnImage.

@@ -18,6 +18,10 @@ import (
 //   - unknown topics are created when auto.create.topics.enable is on and
 //     the request allows it (always before v4); invalid names get
 //     INVALID_TOPIC_EXCEPTION and are never created
+//   - __consumer_offsets is auto-created as the group coordinator creates
+//     it (offsets.topic.num.partitions, compacted, internal), as Kafka's
+//     AutoTopicCreationManager does; the other internal topics and
+//     __cluster_metadata are never auto-created (UNKNOWN_TOPIC_OR_PARTITION)
 //   - every live broker is listed; the controller id is a live broker
 //     (sarama and kafka-go send admin requests there)
 //
@@ -121,11 +125,26 @@ func (h *Handlers) lookupMetadataTopic(im **metadata.Image, rt kmsg.MetadataRequ
 	if !autoCreate {
 		return metadataTopic{name: rt.Topic, code: kerr.UnknownTopicOrPartition.Code}
 	}
-	_, err := h.Controller.CreateTopic(controller.CreateTopic{
-		Name: name, NumPartitions: -1, ReplicationFactor: -1,
-	}, h.Defaults, false)
-	if err != nil && !errors.Is(err, controller.ErrTopicExists) {
-		return metadataTopic{name: rt.Topic, code: h.errorCode(err)}
+	switch {
+	case name == metadata.OffsetsTopic && h.Groups != nil:
+		// Created as the group coordinator creates it (Kafka's
+		// AutoTopicCreationManager does the same), never as an
+		// ordinary topic a client could then write.
+		if err := h.Groups.CreateOffsetsTopic(); err != nil {
+			// The coordinator logged why; the client retries.
+			return metadataTopic{name: rt.Topic, code: kerr.LeaderNotAvailable.Code}
+		}
+	case metadata.IsInternalTopic(name) || name == metadata.ClusterMetadataTopic:
+		// Ordo has no coordinator that would own the other internal
+		// topics, and __cluster_metadata is no topic at all.
+		return metadataTopic{name: rt.Topic, code: kerr.UnknownTopicOrPartition.Code}
+	default:
+		_, err := h.Controller.CreateTopic(controller.CreateTopic{
+			Name: name, NumPartitions: -1, ReplicationFactor: -1,
+		}, h.Defaults, false)
+		if err != nil && !errors.Is(err, controller.ErrTopicExists) {
+			return metadataTopic{name: rt.Topic, code: h.errorCode(err)}
+		}
 	}
 	*im = h.Controller.Image()
 	if t, ok := (*im).Topics[name]; ok {

@@ -18,6 +18,9 @@ import (
 //     factor or a manual assignment, configs) and gets its own error code
 //     and message; a name given twice in one request gets INVALID_REQUEST
 //   - ValidateOnly checks everything and creates nothing
+//   - __cluster_metadata is refused with INVALID_REQUEST (KRaft's
+//     ControllerApis); Kafka's internal names (__consumer_offsets, ...) are
+//     created as internal topics, with the request's settings, as Kafka does
 //
 // Version notes:
 //   - v0 and v1 are kept although Kafka 4 dropped them: kafka-go sends them

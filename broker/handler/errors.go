@@ -60,6 +60,7 @@ var codes = []struct {
 	{controller.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor},
 	{controller.ErrInvalidReplicaAssignment, kerr.InvalidReplicaAssignment},
 	{controller.ErrInternalTopic, kerr.InvalidTopicException},
+	{controller.ErrReservedTopic, kerr.InvalidRequest},
 	{metadata.ErrInvalidTopic, kerr.InvalidTopicException},
 	{topicconfig.ErrInvalidRequest, kerr.InvalidRequest},
 	{topicconfig.ErrInvalidConfig, kerr.InvalidConfig},

@@ -17,6 +17,11 @@ type Image struct {
 	// yet (see ProducerIDsRecord).
 	NextProducerID int64
 	byID           map[TopicID]string
+	// deleted are the ids of the topics a RemoveTopicRecord removed, with
+	// their names. A partition folder holding one of these ids is a
+	// deleted topic's, which a broker may remove; one holding an id nobody
+	// names is kept (see partition.Manager).
+	deleted map[TopicID]string
 }
 
 // Topic is one topic in an image.
@@ -45,6 +50,13 @@ func (im *Image) TopicByID(id TopicID) (*Topic, bool) {
 		return nil, false
 	}
 	return im.Topics[name], true
+}
+
+// WasDeleted reports whether a RemoveTopicRecord in this image's history
+// deleted the topic with this id.
+func (im *Image) WasDeleted(id TopicID) bool {
+	_, ok := im.deleted[id]
+	return ok
 }
 
 // TopicNames returns the topic names, sorted.
@@ -80,7 +92,9 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 		Topics:         maps.Clone(im.Topics),
 		NextProducerID: im.NextProducerID,
 		byID:           maps.Clone(im.byID),
+		deleted:        im.deleted, // cloned only when a topic is removed
 	}
+	deletedCopied := false
 	// Topics touched by this batch are copied once, so the old image's
 	// topics stay untouched.
 	copied := map[string]bool{}
@@ -108,9 +122,11 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 				return nil, fmt.Errorf("record %d: topic id %s exists", i, r.Topic.TopicID)
 			}
 			next.Topics[r.Topic.Name] = &Topic{
-				Name:     r.Topic.Name,
-				ID:       r.Topic.TopicID,
-				Internal: r.Topic.Internal,
+				Name: r.Topic.Name,
+				ID:   r.Topic.TopicID,
+				// By name too: an older Ordo let a client create
+				// __consumer_offsets as an ordinary topic.
+				Internal: r.Topic.Internal || IsInternalTopic(r.Topic.Name),
 				Configs:  map[string]string{},
 			}
 			next.byID[r.Topic.TopicID] = r.Topic.Name
@@ -149,6 +165,14 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 			}
 			delete(next.Topics, name)
 			delete(next.byID, r.RemoveTopic.TopicID)
+			if !deletedCopied {
+				next.deleted = maps.Clone(next.deleted)
+				if next.deleted == nil {
+					next.deleted = map[TopicID]string{}
+				}
+				deletedCopied = true
+			}
+			next.deleted[r.RemoveTopic.TopicID] = name
 		case r.FenceBroker != nil, r.UnfenceBroker != nil:
 			id, epoch, fenced := int32(0), int64(0), r.FenceBroker != nil
 			if fenced {

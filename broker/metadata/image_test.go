@@ -42,6 +42,14 @@ func TestApplyBuildsTopics(t *testing.T) {
 	require.Empty(t, next.TopicNames())
 	_, ok = next.TopicByID(id)
 	require.False(t, ok)
+	// The image remembers what was deleted (a folder holding this id may
+	// go); the older image does not.
+	require.True(t, next.WasDeleted(id))
+	require.False(t, im.WasDeleted(id))
+	require.False(t, next.WasDeleted(NewTopicID()))
+	later, err := next.Apply(Record{Topic: &TopicRecord{Name: "t", TopicID: NewTopicID()}})
+	require.NoError(t, err)
+	require.True(t, later.WasDeleted(id), "a new topic of the same name keeps the old id deleted")
 }
 
 func TestApplyRejectsRecordsThatDoNotFit(t *testing.T) {
@@ -85,4 +93,45 @@ func TestTopicIDText(t *testing.T) {
 	require.NoError(t, back.UnmarshalText(b))
 	require.Equal(t, id, back)
 	require.Error(t, back.UnmarshalText([]byte("xyz")))
+}
+
+func TestInternalTopicsByName(t *testing.T) {
+	for _, name := range []string{"__consumer_offsets", "__transaction_state", "__share_group_state"} {
+		require.True(t, IsInternalTopic(name), name)
+	}
+	for _, name := range []string{"__cluster_metadata", "consumer_offsets", "__consumer.offsets", "t"} {
+		require.False(t, IsInternalTopic(name), name)
+	}
+	// A record an older Ordo wrote for a client's __consumer_offsets says
+	// nothing of internal; the image knows better.
+	im, err := NewImage("c").Apply(Record{Topic: &TopicRecord{Name: "__consumer_offsets", TopicID: NewTopicID()}})
+	require.NoError(t, err)
+	require.True(t, im.Topics["__consumer_offsets"].Internal)
+}
+
+func TestCollidingTopic(t *testing.T) {
+	im, err := NewImage("c").Apply(
+		Record{Topic: &TopicRecord{Name: "col.lide", TopicID: NewTopicID()}},
+		Record{Topic: &TopicRecord{Name: "plain", TopicID: NewTopicID()}},
+	)
+	require.NoError(t, err)
+	legacy, err := im.Apply(Record{Topic: &TopicRecord{Name: "__consumer.offsets", TopicID: NewTopicID()}})
+	require.NoError(t, err)
+	_, ok := legacy.CollidingTopic("__consumer_offsets")
+	require.False(t, ok, "an older Ordo's colliding topic never blocks the broker's own")
+	for name, want := range map[string]string{
+		"col_lide":            "col.lide",
+		"col.lide":            "", // itself: it exists, no collision
+		"col-lide":            "",
+		"col..lide":           "",
+		"plain":               "",
+		"__consumer.offsets":  "__consumer_offsets", // reserved even before it exists
+		"__consumer_offsets":  "",
+		"_.transaction_state": "__transaction_state",
+		"__transaction.state": "__transaction_state",
+	} {
+		got, ok := im.CollidingTopic(name)
+		require.Equal(t, want != "", ok, name)
+		require.Equal(t, want, got, name)
+	}
 }

@@ -77,15 +77,40 @@ func Start(t testing.TB, opts ...Option) *Broker {
 
 func (b *Broker) start() {
 	b.t.Helper()
+	if err := b.tryStart(); err != nil {
+		b.t.Fatalf("ordotest: starting broker: %v", err)
+	}
+}
+
+func (b *Broker) tryStart() error {
 	cfg := b.cfg
 	// Every incarnation serves the same socket, so a restart keeps the
 	// address clients already know.
 	cfg.Listener = b.sock.listener()
 	bb, err := broker.Start(cfg)
 	if err != nil {
-		b.t.Fatalf("ordotest: starting broker: %v", err)
+		_ = cfg.Listener.Close()
+		return err
 	}
 	b.Broker = bb
+	return nil
+}
+
+// DataDir is the broker's data directory (on b's filesystem).
+func (b *Broker) DataDir() string { return b.cfg.DataDir }
+
+// TryRestart is Restart for a test that expects the start to fail (a data
+// directory it damaged): it returns why the broker did not start, and the
+// test may try again. b.Broker is nil while it is down.
+func (b *Broker) TryRestart() error {
+	b.t.Helper()
+	if b.Broker != nil {
+		if err := b.Broker.Close(); err != nil && b.Broker.Err() == nil {
+			b.t.Fatalf("ordotest: closing broker: %v", err)
+		}
+		b.Broker = nil
+	}
+	return b.tryStart()
 }
 
 // Restart closes the broker cleanly and starts it again on the same data
@@ -94,16 +119,15 @@ func (b *Broker) start() {
 // its logs recover from what the disk holds.
 func (b *Broker) Restart() {
 	b.t.Helper()
-	if err := b.Broker.Close(); err != nil && b.Broker.Err() == nil {
-		b.t.Fatalf("ordotest: closing broker: %v", err)
+	if err := b.TryRestart(); err != nil {
+		b.t.Fatalf("ordotest: starting broker: %v", err)
 	}
-	b.Broker = nil
-	b.start()
 }
 
 // Crash simulates power loss: everything not fsynced is dropped (and with
 // opts.TearLastWrite a random prefix of it survives), the broker's open
-// files are fenced, and the broker starts again from what the disk kept.
+// files are fenced, its data directory lock is gone as a dead process's
+// would be, and the broker starts again from what the disk kept.
 // The broker must have been started WithMemFS.
 func (b *Broker) Crash(opts fs.CrashOptions) {
 	b.t.Helper()
@@ -113,8 +137,10 @@ func (b *Broker) Crash(opts fs.CrashOptions) {
 	b.mem.Crash(opts)
 	// Close now only tears down goroutines and sockets: the fenced files
 	// refuse the final flush, as a dead machine would.
-	_ = b.Broker.Close()
-	b.Broker = nil
+	if b.Broker != nil {
+		_ = b.Broker.Close()
+		b.Broker = nil
+	}
 	b.start()
 }
 

@@ -2,6 +2,8 @@ package partition
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -125,13 +127,23 @@ func FolderName(topic string, index int32) string {
 }
 
 // Apply reconciles hosted partitions with next. It is a controller listener:
-// prev is nil on the first call, when leftover folders of topics that no
-// longer exist are removed.
+// prev is nil on the first call, when the data directory's partition folders
+// that no hosted partition owns are dealt with first (reconcileFolders).
 func (m *Manager) Apply(prev, next *metadata.Image) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	want := map[key]bool{}
+	for name, t := range next.Topics {
+		for _, pr := range t.Partitions {
+			if hosts(pr, m.nodeID) {
+				want[key{name, pr.Partition}] = true
+			}
+		}
+	}
 	var errs []error
+	if prev == nil {
+		errs = append(errs, m.reconcileFolders(next, want))
+	}
 	for _, name := range next.TopicNames() {
 		t := next.Topics[name]
 		cfg, err := topicconfig.Build(t.Configs)
@@ -146,7 +158,6 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 				continue
 			}
 			k := key{name, pr.Partition}
-			want[k] = true
 			if p, ok := m.parts[k]; ok && p.TopicID == t.ID {
 				p.setState(pr, cfg)
 				p.log.SetConfig(storageConfig(cfg))
@@ -155,7 +166,7 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 			if p, ok := m.parts[k]; ok { // same name, new topic id: the old one was deleted
 				errs = append(errs, m.remove(k, p))
 			}
-			p, err := m.open(t, pr, cfg)
+			p, err := m.open(next, t, pr, cfg)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -167,9 +178,6 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 		if !want[k] {
 			errs = append(errs, m.remove(k, p))
 		}
-	}
-	if prev == nil {
-		errs = append(errs, m.removeStrays(want))
 	}
 	return errors.Join(errs...)
 }
@@ -196,14 +204,15 @@ func storageConfig(c topicconfig.Config) storage.Config {
 // topic is never mistaken for a new topic of the same name.
 const partitionMetadataFile = "partition.metadata"
 
-func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config) (*Partition, error) {
+func (m *Manager) open(im *metadata.Image, t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config) (*Partition, error) {
 	dir := filepath.Join(m.dir, FolderName(t.Name, pr.Partition))
 	want := "version: 0\ntopic_id: " + t.ID.String() + "\n"
 	switch have, err := m.readFile(filepath.Join(dir, partitionMetadataFile)); {
 	case err == nil && have != want:
-		m.logger.Info("removing partition folder of an older topic with the same name", "dir", dir)
-		if err := m.fsys.RemoveAll(dir); err != nil {
-			return nil, fmt.Errorf("partition: %w", err)
+		// An older topic of the same name: removed if the metadata
+		// says it was deleted, kept aside otherwise.
+		if err := m.setAside(im, key{t.Name, pr.Partition}, "a topic of the same name"); err != nil {
+			return nil, err
 		}
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("partition: %w", err)
@@ -279,19 +288,111 @@ func (m *Manager) writeFileOnce(dir, name, content string) error {
 	return nil
 }
 
+// remove stops hosting a partition of a deleted topic and deletes its
+// folder.
 func (m *Manager) remove(k key, p *Partition) error {
 	delete(m.parts, k)
 	_ = p.close()
-	if err := p.log.Delete(); err != nil {
+	if err := m.deleteFolder(FolderName(k.topic, k.index), k); err != nil {
 		return fmt.Errorf("partition: deleting %s: %w", FolderName(k.topic, k.index), err)
 	}
 	return nil
 }
 
-// removeStrays deletes partition folders no topic owns: a topic deleted
-// while the broker was down, or a crash between the delete record and the
-// folder removal.
-func (m *Manager) removeStrays(want map[key]bool) error {
+// Suffixes of partition folders that are no partition's any more, Kafka's
+// names (LocalLog): "topic-N.<uuid>-delete" is being deleted, and
+// "topic-N.<uuid>-stray" was found on start with no topic in the metadata
+// to own it, and is kept for the operator (KAFKA-14616).
+const (
+	deleteSuffix = "-delete"
+	straySuffix  = "-stray"
+)
+
+// retiredFolderName is Kafka's "topic-N.<uuid><suffix>", the topic cut
+// short if needed so the name fits in 255 bytes.
+func retiredFolderName(k key, suffix string) string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	tail := "-" + strconv.Itoa(int(k.index)) + "." + hex.EncodeToString(u[:]) + suffix
+	return k.topic[:min(len(k.topic), 255-len(tail))] + tail
+}
+
+// deleteFolder deletes the partition folder name (holding partition k of a
+// deleted topic) as KRaft's LogManager does: it is first renamed to
+// "...-delete" and the rename made durable, so that a crash while removing
+// it leaves a folder whose name says it goes, and the next start removes
+// it. A crash before the rename leaves the folder under its name; the next
+// start removes it too, because the metadata records the deletion of the
+// topic id in it.
+func (m *Manager) deleteFolder(name string, k key) error {
+	marked := filepath.Join(m.dir, retiredFolderName(k, deleteSuffix))
+	if err := m.fsys.Rename(filepath.Join(m.dir, name), marked); err != nil {
+		return err
+	}
+	if err := m.fsys.SyncDir(m.dir); err != nil {
+		return err
+	}
+	if err := m.fsys.RemoveAll(marked); err != nil {
+		return err
+	}
+	return m.fsys.SyncDir(m.dir)
+}
+
+// setAside retires the folder of partition k, which no hosted partition
+// owns (why says whose it is, for the log). If the metadata image records
+// the deletion of the topic id the folder holds, the folder is deleted;
+// otherwise nobody can tell whose records it holds, and it is renamed
+// "...-stray" and kept, with a warning, as Kafka does (KAFKA-14616): a broker
+// whose metadata lost a topic must not delete the topic's records.
+func (m *Manager) setAside(im *metadata.Image, k key, why string) error {
+	name := FolderName(k.topic, k.index)
+	id, idErr := m.folderTopicID(filepath.Join(m.dir, name))
+	if idErr == nil && im.WasDeleted(id) {
+		m.logger.Info("removing partition folder of a deleted topic", "dir", name, "topic_id", id)
+		if err := m.deleteFolder(name, k); err != nil {
+			return fmt.Errorf("partition: deleting %s: %w", name, err)
+		}
+		return nil
+	}
+	stray := retiredFolderName(k, straySuffix)
+	if err := m.fsys.Rename(filepath.Join(m.dir, name), filepath.Join(m.dir, stray)); err != nil {
+		return fmt.Errorf("partition: setting %s aside: %w", name, err)
+	}
+	if err := m.fsys.SyncDir(m.dir); err != nil {
+		return fmt.Errorf("partition: setting %s aside: %w", name, err)
+	}
+	topicID := "unknown"
+	if idErr == nil {
+		topicID = id.String()
+	}
+	m.logger.Warn("partition folder belongs to no topic in the metadata ("+why+"): renamed it stray and kept its records; "+
+		"delete it once you know it is not needed", "dir", name, "renamed_to", stray, "topic_id", topicID)
+	return nil
+}
+
+// folderTopicID is the topic id a partition folder's partition.metadata
+// holds.
+func (m *Manager) folderTopicID(dir string) (metadata.TopicID, error) {
+	var id metadata.TopicID
+	content, err := m.readFile(filepath.Join(dir, partitionMetadataFile))
+	if err != nil {
+		return id, err
+	}
+	for line := range strings.Lines(content) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "topic_id: "); ok {
+			return id, id.UnmarshalText([]byte(v))
+		}
+	}
+	return id, errors.New("no topic_id")
+}
+
+// reconcileFolders runs on the first image: it makes the data directory's
+// partition folders agree with the metadata without losing records it
+// cannot account for. Folders marked "-delete" are removed (their deletion
+// was decided); a partition folder no hosted partition owns is removed if
+// the metadata deleted its topic, and set aside as stray otherwise
+// (setAside); stray folders are left alone.
+func (m *Manager) reconcileFolders(im *metadata.Image, want map[key]bool) error {
 	names, err := m.fsys.ReadDir(m.dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -301,23 +402,65 @@ func (m *Manager) removeStrays(want map[key]bool) error {
 	}
 	var errs []error
 	for _, n := range names {
+		if strings.HasPrefix(n, "__cluster_metadata") {
+			continue
+		}
+		if fi, err := m.fsys.Stat(filepath.Join(m.dir, n)); err != nil || !fi.IsDir() {
+			continue
+		}
+		if k, ok := parseRetiredFolderName(n, deleteSuffix); ok {
+			m.logger.Info("removing partition folder marked for deletion", "dir", n, "topic", k.topic, "partition", k.index)
+			if err := m.fsys.RemoveAll(filepath.Join(m.dir, n)); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if k, ok := parseRetiredFolderName(n, straySuffix); ok {
+			m.logger.Warn("stray partition folder kept from an earlier start: no topic in the metadata owns it; delete it once you know it is not needed",
+				"dir", n, "topic", k.topic, "partition", k.index)
+			continue
+		}
 		i := strings.LastIndexByte(n, '-')
-		if i <= 0 || strings.HasPrefix(n, "__cluster_metadata") {
+		if i <= 0 {
 			continue
 		}
 		idx, err := strconv.ParseInt(n[i+1:], 10, 32)
-		if err != nil || metadata.ValidateTopicName(n[:i]) != nil {
+		if err != nil || idx < 0 || metadata.ValidateTopicName(n[:i]) != nil {
 			continue
 		}
-		if want[key{n[:i], int32(idx)}] {
+		k := key{n[:i], int32(idx)}
+		if want[k] {
 			continue
 		}
-		m.logger.Info("removing partition folder of a deleted topic", "dir", n)
-		if err := m.fsys.RemoveAll(filepath.Join(m.dir, n)); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, m.setAside(im, k, "no such topic or partition"))
 	}
+	errs = append(errs, m.fsys.SyncDir(m.dir))
 	return errors.Join(errs...)
+}
+
+// parseRetiredFolderName parses "topic-N.<32 hex digits><suffix>".
+func parseRetiredFolderName(name, suffix string) (key, bool) {
+	rest, ok := strings.CutSuffix(name, suffix)
+	if !ok {
+		return key{}, false
+	}
+	dot := strings.LastIndexByte(rest, '.')
+	if dot < 0 || len(rest)-dot-1 != 32 {
+		return key{}, false
+	}
+	if _, err := hex.DecodeString(rest[dot+1:]); err != nil {
+		return key{}, false
+	}
+	rest = rest[:dot]
+	i := strings.LastIndexByte(rest, '-')
+	if i <= 0 {
+		return key{}, false
+	}
+	idx, err := strconv.ParseInt(rest[i+1:], 10, 32)
+	if err != nil || idx < 0 {
+		return key{}, false
+	}
+	return key{rest[:i], int32(idx)}, true
 }
 
 // FlushAll fsyncs every partition now (shutdown).

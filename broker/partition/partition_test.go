@@ -2,10 +2,13 @@ package partition
 
 import (
 	"context"
+	"errors"
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,7 +132,7 @@ func TestDeleteRecordsBefore(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrOffsetOutOfRange)
 }
 
-func TestManagerFollowsTopicsAndRemovesStrays(t *testing.T) {
+func TestManagerFollowsTopicsAndSetsStraysAside(t *testing.T) {
 	m := fs.NewMem()
 	mgr := newManager(m)
 	im := image(t, nil, "a", 2, nil)
@@ -142,26 +145,127 @@ func TestManagerFollowsTopicsAndRemovesStrays(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, mgr.Apply(im, next))
 	require.Nil(t, mgr.Get("b", 0))
-	_, err = m.Stat("/data/b-0")
-	require.True(t, fs.IsNotExist(err))
+	require.Equal(t, []string{"a-0", "a-1"}, folders(t, m))
 
-	// A topic "a" recreated under a new id while the broker was down: the
-	// old folder's records must not show up in the new topic, and a stray
-	// folder nobody owns is removed.
+	// A topic "a" under a new id whose creation the metadata holds but not
+	// the old one's deletion (the metadata lost it): the old folders'
+	// records must not show up in the new topic, and nobody can say they
+	// are not needed, so they are kept aside; so is a folder with no topic
+	// id, and a file is left alone.
 	p := mgr.Get("a", 0)
 	a, err := p.Append(batch(3), time.Now())
 	require.NoError(t, err)
 	require.NoError(t, p.WaitCommitted(context.Background(), a, time.Second))
 	require.NoError(t, mgr.Close())
 	require.NoError(t, m.MkdirAll(filepath.Join("/data", "stray-0"), 0o755))
+	f, err := m.OpenFile("/data/file-0", os.O_RDWR|os.O_CREATE, 0o644)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 
 	fresh := image(t, nil, "a", 1, nil)
 	mgr2 := newManager(m)
 	defer mgr2.Close()
 	require.NoError(t, mgr2.Apply(nil, fresh))
 	require.Equal(t, int64(0), mgr2.Get("a", 0).LogEndOffset())
-	_, err = m.Stat("/data/stray-0")
-	require.True(t, fs.IsNotExist(err))
-	_, err = m.Stat("/data/a-1")
-	require.True(t, fs.IsNotExist(err), "partition 1 of the old topic is gone")
+	got := folders(t, m)
+	require.Len(t, got, 5)
+	require.Equal(t, "a-0", got[0])
+	require.Regexp(t, `^a-0\.[0-9a-f]{32}-stray$`, got[1])
+	require.Regexp(t, `^a-1\.[0-9a-f]{32}-stray$`, got[2])
+	require.Equal(t, "file-0", got[3])
+	require.Regexp(t, `^stray-0\.[0-9a-f]{32}-stray$`, got[4])
+	seg, err := fs.ReadFile(m, filepath.Join("/data", got[1], "00000000000000000000.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, seg, "the stray folder keeps its records")
+
+	// Stray folders stay through later starts.
+	require.NoError(t, mgr2.Close())
+	mgr3 := newManager(m)
+	defer mgr3.Close()
+	require.NoError(t, mgr3.Apply(nil, fresh))
+	require.Equal(t, got, folders(t, m))
+}
+
+// folders lists /data.
+func folders(t *testing.T, m *fs.Mem) []string {
+	t.Helper()
+	names, err := m.ReadDir("/data")
+	require.NoError(t, err)
+	return names
+}
+
+// TestManagerRemovesFoldersOfTopicsItSawDeleted: a crash between the
+// record deleting a topic and the removal of its folders leaves the folders
+// under their names, or renamed "-delete"; the next start removes both, as
+// the metadata says their topic was deleted, and a new topic of the same
+// name starts empty.
+func TestManagerRemovesFoldersOfTopicsItSawDeleted(t *testing.T) {
+	m := fs.NewMem()
+	mgr := newManager(m)
+	im := image(t, nil, "b", 2, nil)
+	require.NoError(t, mgr.Apply(nil, im))
+	for _, p := range mgr.All() {
+		a, err := p.Append(batch(2), time.Now())
+		require.NoError(t, err)
+		require.NoError(t, p.WaitCommitted(context.Background(), a, time.Second))
+	}
+	require.NoError(t, mgr.Close())
+	// The crash came after b-1 was marked for deletion, before anything
+	// else was removed.
+	require.NoError(t, m.Rename("/data/b-1", "/data/b-1.0123456789abcdef0123456789abcdef-delete"))
+
+	deleted, err := im.Apply(metadata.Record{RemoveTopic: &metadata.RemoveTopicRecord{TopicID: im.Topics["b"].ID}})
+	require.NoError(t, err)
+	recreated := image(t, deleted, "b", 1, nil)
+	mgr2 := newManager(m)
+	defer mgr2.Close()
+	require.NoError(t, mgr2.Apply(nil, recreated))
+	require.Equal(t, []string{"b-0"}, folders(t, m))
+	require.Equal(t, int64(0), mgr2.Get("b", 0).LogEndOffset())
+}
+
+// failRemoveAll is a filesystem whose RemoveAll fails.
+type failRemoveAll struct{ *fs.Mem }
+
+func (failRemoveAll) RemoveAll(string) error { return errors.New("test: RemoveAll fails") }
+
+// TestManagerDeletesThroughDeleteMark: deleting a topic renames its
+// folders "-delete" before removing them, so a removal cut short is finished
+// by the next start.
+func TestManagerDeletesThroughDeleteMark(t *testing.T) {
+	m := fs.NewMem()
+	mgr := newManager(failRemoveAll{m})
+	im := image(t, nil, "b", 1, nil)
+	require.NoError(t, mgr.Apply(nil, im))
+	next, err := im.Apply(metadata.Record{RemoveTopic: &metadata.RemoveTopicRecord{TopicID: im.Topics["b"].ID}})
+	require.NoError(t, err)
+	require.Error(t, mgr.Apply(im, next))
+	got := folders(t, m)
+	require.Len(t, got, 1)
+	require.Regexp(t, `^b-0\.[0-9a-f]{32}-delete$`, got[0])
+	require.NoError(t, mgr.Close())
+
+	m.Crash(fs.CrashOptions{})
+	mgr2 := newManager(m)
+	defer mgr2.Close()
+	require.NoError(t, mgr2.Apply(nil, next))
+	require.Empty(t, folders(t, m))
+}
+
+func TestRetiredFolderNames(t *testing.T) {
+	long := strings.Repeat("x", metadata.MaxTopicNameLength)
+	for _, k := range []key{{"t", 0}, {"a-b.c_d", 12}, {long, 99999}} {
+		for _, suffix := range []string{deleteSuffix, straySuffix} {
+			name := retiredFolderName(k, suffix)
+			require.LessOrEqual(t, len(name), 255)
+			got, ok := parseRetiredFolderName(name, suffix)
+			require.True(t, ok, name)
+			require.Equal(t, k.index, got.index)
+			require.True(t, strings.HasPrefix(k.topic, got.topic), "the topic may be cut short to fit")
+		}
+	}
+	for _, bad := range []string{"t-0", "t-0-delete", "t-0.xyz-delete", "t.0123456789abcdef0123456789abcdef-delete", "t-x.0123456789abcdef0123456789abcdef-delete"} {
+		_, ok := parseRetiredFolderName(bad, deleteSuffix)
+		require.False(t, ok, bad)
+	}
 }
