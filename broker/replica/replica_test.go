@@ -238,3 +238,42 @@ func TestStaleAppendIsIgnored(t *testing.T) {
 	assert.Equal(t, Output{}, r.Appended(t0, 9))
 	assert.Equal(t, int64(10), r.LogEndOffset())
 }
+
+// An fsync that could not run for want of a file descriptor is not a
+// failure: nothing is committed meanwhile, the core asks for it again at
+// the retry time (or with the next append), and commits once it succeeds.
+func TestPostponedFlushIsRetried(t *testing.T) {
+	r := open(0, syncEach)
+	require.True(t, r.Appended(t0, 2).Flush)
+	r.FlushPostponed(t0.Add(time.Second))
+	assert.False(t, r.Failed())
+	assert.Equal(t, int64(0), r.HighWatermark())
+	at, ok := r.NextDeadline()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(time.Second), at)
+	assert.Equal(t, Output{}, r.Tick(t0.Add(time.Second/2)), "not due yet")
+
+	out := r.Tick(t0.Add(time.Second))
+	assert.Equal(t, Output{Flush: true}, out, "the retry")
+	_, ok = r.NextDeadline()
+	assert.False(t, ok, "the retry deadline is spent: no timer loop while the fsync runs")
+	r.FlushPostponed(t0.Add(2 * time.Second))
+
+	// Under the per-append policy the next append asks at once.
+	assert.Equal(t, Output{Flush: true}, r.Appended(t0.Add(1500*time.Millisecond), 3))
+	assert.Equal(t, Output{HighWatermarkMoved: true}, r.Flushed(t0.Add(1500*time.Millisecond), 3))
+	assert.Equal(t, int64(3), r.HighWatermark())
+	_, ok = r.NextDeadline()
+	assert.False(t, ok, "everything is durable: no retry left")
+
+	// Under the interval policy the records are committed already; the
+	// retry only makes them durable.
+	r = open(0, interval)
+	r.Appended(t0, 4)
+	require.True(t, r.Tick(t0.Add(time.Second)).Flush)
+	r.FlushPostponed(t0.Add(1200 * time.Millisecond))
+	assert.Equal(t, int64(4), r.HighWatermark())
+	at, _ = r.NextDeadline()
+	assert.Equal(t, t0.Add(1200*time.Millisecond), at)
+	assert.True(t, r.Tick(at).Flush)
+}
