@@ -26,9 +26,13 @@ import (
 // stops reading, and TCP pushes back on the client.
 //
 // Whatever ends first (end of stream, a protocol error, a write error, an
-// error from Wait, a panic, Server.Close) calls shutdown, which cancels the
-// connection's context and closes the socket; that unblocks the other
-// goroutine, and any Wait that honours the context.
+// error from Wait, a panic, Server.Close) calls shutdown,
+// which cancels the connection's context and closes the socket; that
+// unblocks the other goroutine, and any Wait that honours the context.
+//
+// Each frame is charged to the server's request memory budget as its
+// buffer grows (the reader waits when the budget is spent) and released
+// when its response is written (finish), or when the connection ends.
 type conn struct {
 	srv    *Server
 	nc     net.Conn
@@ -39,20 +43,27 @@ type conn struct {
 	queue  chan pending
 	// draining is set by Server.Shutdown: the reader stops, and the
 	// writer answers what was queued before the connection closes.
-	draining atomic.Bool
+	// stopRead is closed with it, for a reader waiting for memory.
+	draining  atomic.Bool
+	drainOnce sync.Once
+	stopRead  chan struct{}
+
+	claim claim // the frame being read's share of the budget
 }
 
 func newConn(s *Server, nc net.Conn, id uint64) *conn {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	info := ConnInfo{ID: id, Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
 	return &conn{
-		srv:    s,
-		nc:     nc,
-		info:   info,
-		log:    s.log.With("conn", id, "remote", info.Remote),
-		ctx:    ctx,
-		cancel: cancel,
-		queue:  make(chan pending, s.cfg.MaxInFlight),
+		srv:      s,
+		nc:       nc,
+		info:     info,
+		log:      s.log.With("conn", id, "remote", info.Remote),
+		ctx:      ctx,
+		cancel:   cancel,
+		queue:    make(chan pending, s.cfg.MaxInFlight),
+		stopRead: make(chan struct{}),
+		claim:    claim{b: s.budget},
 	}
 }
 
@@ -72,6 +83,7 @@ func (c *conn) shutdown(err error) {
 // are still handled and answered.
 func (c *conn) drain() {
 	c.draining.Store(true)
+	c.drainOnce.Do(func() { close(c.stopRead) })
 	_ = c.nc.SetReadDeadline(time.Now())
 }
 
@@ -91,6 +103,19 @@ func (c *conn) serve() {
 		c.shutdown(err)
 	}
 	<-writerDone
+	// Requests read and never answered give their memory back.
+	for done := false; !done; {
+		select {
+		case p, ok := <-c.queue:
+			if ok {
+				c.finish(p)
+			} else {
+				done = true
+			}
+		default:
+			done = true
+		}
+	}
 	c.srv.removeConn(c)
 
 	reason := context.Cause(c.ctx)
@@ -103,8 +128,10 @@ func (c *conn) serve() {
 func (c *conn) readLoop() error {
 	br := bufio.NewReaderSize(c.nc, 32<<10)
 	for {
-		frame, err := ReadFrame(br, c.srv.cfg.MaxFrameBytes)
+		frame, err := readFrame(br, c.srv.cfg.MaxFrameBytes, c.growFrame)
+		charge := c.claim.done()
 		if err != nil {
+			c.srv.budget.release(charge)
 			return err
 		}
 		var p pending
@@ -112,16 +139,31 @@ func (c *conn) readLoop() error {
 			p, err = handleFrame(c.ctx, frame, c.srv.h, c.info)
 			return err
 		})
+		p.charge = charge
 		if err != nil {
+			c.finish(p)
 			c.logPanic(err, "handling request")
 			return err
 		}
 		select {
 		case c.queue <- p:
 		case <-c.ctx.Done():
+			c.finish(p)
 			return context.Cause(c.ctx)
 		}
 	}
+}
+
+// growFrame charges n more bytes of the frame being read to the server's
+// budget, waiting (and so not reading) while it is spent.
+func (c *conn) growFrame(n int) error {
+	return c.claim.grow(c.ctx, c.stopRead, int64(n))
+}
+
+// finish is the end of a request read by this connection: answered, or
+// dropped with the connection. Its frame's memory goes back to the budget.
+func (c *conn) finish(p pending) {
+	c.srv.budget.release(p.charge)
 }
 
 func (c *conn) writeLoop() error {
@@ -140,49 +182,11 @@ func (c *conn) writeLoop() error {
 		case <-c.ctx.Done():
 			return errWriterDone
 		}
-		if bw.Buffered() > 0 && !knownReady(p.reply) {
-			if err := bw.Flush(); err != nil {
-				return err
-			}
-		}
-		bp := respBufs.Get().(*[]byte)
-		buf := (*bp)[:0]
-		err := guard(func() error {
-			resp, err := p.reply.Wait()
-			if err != nil {
-				return fmt.Errorf("wire: reply to key %d correlation %d: %w", p.key, p.corr, err)
-			}
-			if resp == nil { // acks=0 produce: nothing is sent
-				return nil
-			}
-			if h, ok := p.reply.(SizeHinter); ok {
-				// One allocation of the right size, instead of append
-				// doubling its way to a large fetch response.
-				buf = slices.Grow(buf, h.SizeHint())
-			}
-			buf, err = appendResponse(buf, p.key, p.version, p.corr, resp)
-			if r, ok := p.reply.(Releaser); ok {
-				r.Release() // encoded: the response's buffers are free
-			}
-			return err
-		})
+		err := c.answer(bw, p)
+		c.finish(p)
 		if err != nil {
-			c.logPanic(err, "writing response")
-			// Responses already encoded answer earlier requests: send
-			// them (best effort) so that the client need not retry those.
-			bw.Flush()
 			return err
 		}
-		if len(buf) > 0 {
-			if _, err := bw.Write(buf); err != nil {
-				return err
-			}
-		}
-		// The buffer goes back to a pool shared by all connections, so a
-		// large fetch response's buffer is reused by the next one instead
-		// of being grown again, and an idle connection pins nothing.
-		*bp = buf[:0]
-		respBufs.Put(bp)
 		// Flush only when nothing else is queued, so that responses to
 		// pipelined requests leave in one write.
 		if len(c.queue) == 0 && bw.Buffered() > 0 {
@@ -191,6 +195,54 @@ func (c *conn) writeLoop() error {
 			}
 		}
 	}
+}
+
+// answer waits for p's response and writes it to bw.
+func (c *conn) answer(bw *bufio.Writer, p pending) error {
+	if bw.Buffered() > 0 && !knownReady(p.reply) {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+	bp := respBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	err := guard(func() error {
+		resp, err := p.reply.Wait()
+		if err != nil {
+			return fmt.Errorf("wire: reply to key %d correlation %d: %w", p.key, p.corr, err)
+		}
+		if resp == nil { // acks=0 produce: nothing is sent
+			return nil
+		}
+		if h, ok := p.reply.(SizeHinter); ok {
+			// One allocation of the right size, instead of append
+			// doubling its way to a large fetch response.
+			buf = slices.Grow(buf, h.SizeHint())
+		}
+		buf, err = appendResponse(buf, p.key, p.version, p.corr, resp)
+		if r, ok := p.reply.(Releaser); ok {
+			r.Release() // encoded: the response's buffers are free
+		}
+		return err
+	})
+	if err != nil {
+		c.logPanic(err, "writing response")
+		// Responses already encoded answer earlier requests: send
+		// them (best effort) so that the client need not retry those.
+		bw.Flush()
+		return err
+	}
+	if len(buf) > 0 {
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	// The buffer goes back to a pool shared by all connections, so a
+	// large fetch response's buffer is reused by the next one instead
+	// of being grown again, and an idle connection pins nothing.
+	*bp = buf[:0]
+	respBufs.Put(bp)
+	return nil
 }
 
 // respBufs holds response encoding buffers (*[]byte).

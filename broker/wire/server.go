@@ -31,6 +31,12 @@ type Config struct {
 	// reads one request at a time per connection; clients pipeline a few
 	// (kgo up to 5 produce requests). 0 means DefaultMaxInFlight.
 	MaxInFlight int
+	// MaxQueuedRequestBytes is Kafka's queued.max.request.bytes: the
+	// memory of request frames being read or handled, across all
+	// connections (see budget). When it is reached, connections stop
+	// reading until requests are answered. 0 means
+	// DefaultMaxQueuedRequestBytes; negative means no bound.
+	MaxQueuedRequestBytes int64
 	// Logger receives connection events: closes at debug level, panics
 	// at error level. nil means slog.Default().
 	Logger *slog.Logger
@@ -38,9 +44,10 @@ type Config struct {
 
 // Server accepts Kafka protocol connections and serves them with a Handler.
 type Server struct {
-	cfg Config
-	h   Handler
-	log *slog.Logger
+	cfg    Config
+	h      Handler
+	log    *slog.Logger
+	budget *budget
 
 	ctx    context.Context // parent of every connection's context
 	cancel context.CancelCauseFunc
@@ -66,16 +73,24 @@ func NewServer(cfg Config, h Handler) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxQueuedRequestBytes == 0 {
+		cfg.MaxQueuedRequestBytes = DefaultMaxQueuedRequestBytes
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Server{
 		cfg:    cfg,
 		h:      h,
 		log:    cfg.Logger,
+		budget: newBudget(cfg.MaxQueuedRequestBytes),
 		ctx:    ctx,
 		cancel: cancel,
 		conns:  make(map[*conn]struct{}),
 	}
 }
+
+// QueuedRequestBytes is the memory request frames hold now, being read or
+// waiting for their answer (bounded by Config.MaxQueuedRequestBytes).
+func (s *Server) QueuedRequestBytes() int64 { return s.budget.inUse() }
 
 // Addr is the address of the first listener passed to Serve, or nil.
 func (s *Server) Addr() net.Addr {
