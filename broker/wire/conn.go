@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ordo-broker/ordo/broker/clock"
 )
 
 // conn serves one client connection with two goroutines:
@@ -26,7 +28,7 @@ import (
 // stops reading, and TCP pushes back on the client.
 //
 // Whatever ends first (end of stream, a protocol error, a write error, an
-// error from Wait, a panic, Server.Close) calls shutdown,
+// error from Wait, a panic, Server.Close, the idle timeout) calls shutdown,
 // which cancels the connection's context and closes the socket; that
 // unblocks the other goroutine, and any Wait that honours the context.
 //
@@ -49,6 +51,15 @@ type conn struct {
 	stopRead  chan struct{}
 
 	claim claim // the frame being read's share of the budget
+
+	// For Config.IdleTimeout: when bytes were last read or a response
+	// last written (the clock's UnixNano), and how many requests are read
+	// and not yet answered (plus one while the reader waits for memory:
+	// then it is the server that is not reading).
+	lastActive atomic.Int64
+	inFlight   atomic.Int64
+	idleMu     sync.Mutex
+	idleTimer  clock.Timer // nil once stopped
 }
 
 func newConn(s *Server, nc net.Conn, id uint64) *conn {
@@ -89,6 +100,12 @@ func (c *conn) drain() {
 
 func (c *conn) serve() {
 	defer c.srv.wg.Done()
+	if c.srv.cfg.IdleTimeout > 0 {
+		c.touch()
+		c.idleMu.Lock()
+		c.idleTimer = c.srv.clock.AfterFunc(c.srv.cfg.IdleTimeout, c.checkIdle)
+		c.idleMu.Unlock()
+	}
 	writerDone := make(chan struct{})
 	go func() {
 		defer c.srv.wg.Done()
@@ -103,6 +120,7 @@ func (c *conn) serve() {
 		c.shutdown(err)
 	}
 	<-writerDone
+	c.stopIdle()
 	// Requests read and never answered give their memory back.
 	for done := false; !done; {
 		select {
@@ -126,7 +144,11 @@ func (c *conn) serve() {
 }
 
 func (c *conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, 32<<10)
+	var src io.Reader = c.nc
+	if c.srv.cfg.IdleTimeout > 0 {
+		src = activityReader{c}
+	}
+	br := bufio.NewReaderSize(src, 32<<10)
 	for {
 		frame, err := readFrame(br, c.srv.cfg.MaxFrameBytes, c.growFrame)
 		charge := c.claim.done()
@@ -134,6 +156,7 @@ func (c *conn) readLoop() error {
 			c.srv.budget.release(charge)
 			return err
 		}
+		c.inFlight.Add(1)
 		var p pending
 		err = guard(func() (err error) {
 			p, err = handleFrame(c.ctx, frame, c.srv.h, c.info)
@@ -155,8 +178,11 @@ func (c *conn) readLoop() error {
 }
 
 // growFrame charges n more bytes of the frame being read to the server's
-// budget, waiting (and so not reading) while it is spent.
+// budget, waiting (and so not reading) while it is spent. Waiting is not
+// idleness: the connection counts as busy meanwhile.
 func (c *conn) growFrame(n int) error {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
 	return c.claim.grow(c.ctx, c.stopRead, int64(n))
 }
 
@@ -164,6 +190,59 @@ func (c *conn) growFrame(n int) error {
 // dropped with the connection. Its frame's memory goes back to the budget.
 func (c *conn) finish(p pending) {
 	c.srv.budget.release(p.charge)
+	c.touch()
+	c.inFlight.Add(-1)
+}
+
+// touch records activity for the idle timeout.
+func (c *conn) touch() {
+	if c.srv.cfg.IdleTimeout > 0 {
+		c.lastActive.Store(c.srv.clock.Now().UnixNano())
+	}
+}
+
+// checkIdle runs when the idle timer fires: it closes the connection if it
+// has been idle for Config.IdleTimeout, and otherwise arms the timer for
+// when it may be.
+func (c *conn) checkIdle() {
+	timeout := c.srv.cfg.IdleTimeout
+	idleFor := c.srv.clock.Now().Sub(time.Unix(0, c.lastActive.Load()))
+	busy := c.inFlight.Load() > 0
+	if !busy && idleFor >= timeout {
+		c.log.Debug("wire: closing idle connection", "idle", idleFor)
+		c.shutdown(ErrIdle)
+		return
+	}
+	next := timeout
+	if !busy {
+		next = timeout - idleFor
+	}
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	if c.idleTimer != nil { // not stopped
+		c.idleTimer = c.srv.clock.AfterFunc(next, c.checkIdle)
+	}
+}
+
+func (c *conn) stopIdle() {
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+		c.idleTimer = nil
+	}
+}
+
+// activityReader is the connection's socket, recording each read that
+// brings bytes as activity.
+type activityReader struct{ c *conn }
+
+func (r activityReader) Read(p []byte) (int, error) {
+	n, err := r.c.nc.Read(p)
+	if n > 0 {
+		r.c.touch()
+	}
+	return n, err
 }
 
 func (c *conn) writeLoop() error {

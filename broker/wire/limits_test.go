@@ -3,7 +3,9 @@ package wire_test
 import (
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordo-broker/ordo/broker/clock"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/ordo-broker/ordo/broker/wire/wiretest"
 )
@@ -26,6 +29,111 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// With max.connections open, a new connection is accepted and closed at
+// once (and that is logged, rate-limited); once one closes, a new one is
+// served.
+func TestMaxConnections(t *testing.T) {
+	var logs logBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, addr := start(t, wire.Config{MaxConnections: 2, Logger: logger}, &fake{})
+	a, b := wiretest.Dial(t, addr), wiretest.Dial(t, addr)
+	a.RoundTrip(metadataReq(12))
+	b.RoundTrip(metadataReq(12))
+	require.Equal(t, 2, srv.Connections())
+
+	for range 3 {
+		over := wiretest.Dial(t, addr)
+		over.RequireClosed()
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "too many connections"), "one warning for a burst; log:\n%s", logs.String())
+	b.RoundTrip(metadataReq(12)) // the others are untouched
+
+	require.NoError(t, a.Net().Close())
+	eventually(t, "the server sees the close", func() bool { return srv.Connections() == 1 })
+	c := wiretest.Dial(t, addr)
+	c.RoundTrip(metadataReq(12))
+	assert.Equal(t, 2, srv.Connections())
+}
+
+// A connection that does nothing for connections.max.idle.ms is closed; the
+// idle time is measured on the server's clock, here a fake one.
+func TestIdleConnectionClosed(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	srv, addr := start(t, wire.Config{IdleTimeout: time.Minute, Clock: clk}, &fake{})
+	idle := wiretest.Dial(t, addr) // never sends a byte
+	used := wiretest.Dial(t, addr)
+	used.RoundTrip(metadataReq(12))
+	eventually(t, "both connections are served", func() bool { return srv.Connections() == 2 && clk.Timers() >= 2 })
+
+	clk.Advance(59 * time.Second)
+	used.RoundTrip(metadataReq(12)) // activity at 59s
+	clk.Advance(time.Second)        // 1m: idle's time is up, used's is not
+	idle.RequireClosed()
+	used.RoundTrip(metadataReq(12))
+	// used's check re-arms its timer (in its own goroutine): wait for it.
+	eventually(t, "used's idle timer is armed again", func() bool { return clk.Timers() == 1 })
+	clk.Advance(time.Minute)
+	used.RequireClosed()
+}
+
+// A connection with a request in flight is not idle, however long the
+// answer takes (a long-poll fetch, a produce waiting for its fsync), and
+// neither is one whose reader waits for request memory. It becomes idle
+// once answered.
+func TestBusyConnectionIsNotIdle(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	release := make(chan struct{})
+	waiting := make(chan struct{}, 1)
+	f := &fake{}
+	f.handle = func(ctx context.Context, r *wire.Request) wire.Reply {
+		if r.Key != 1 { // only fetches wait
+			return nil
+		}
+		return wire.Later(func() (kmsg.Response, error) {
+			waiting <- struct{}{}
+			select {
+			case <-release:
+				return r.Body.ResponseKind(), nil
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			}
+		})
+	}
+	srv, addr := start(t, wire.Config{IdleTimeout: time.Minute, Clock: clk}, f)
+	c := wiretest.Dial(t, addr)
+	fetch := kmsg.NewPtrFetchRequest()
+	fetch.SetVersion(12)
+	corr := c.Send(fetch)
+	recv(t, waiting)
+	timerArmed := func() bool { return clk.Timers() == 1 }
+	for range 5 {
+		eventually(t, "the idle timer is armed", timerArmed)
+		clk.Advance(time.Minute)
+	}
+	eventually(t, "the idle timer is armed", timerArmed)
+	require.Equal(t, 1, srv.Connections())
+	close(release)
+	got, _ := c.Recv(1, 12)
+	require.Equal(t, corr, got, "answered on the same connection: it was never closed")
+
+	clk.Advance(time.Minute)
+	c.RequireClosed()
+}
+
+// A client that sends part of a frame and stops is idle: it is closed, and
+// the memory its partial frame held is released.
+func TestStalledFrameClosedWhenIdle(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	srv, addr := start(t, wire.Config{IdleTimeout: time.Minute, Clock: clk}, &fake{})
+	c := wiretest.Dial(t, addr)
+	c.Write(binary.BigEndian.AppendUint32(nil, 1<<20))
+	c.Write(make([]byte, 200<<10))
+	eventually(t, "the partial frame is read", func() bool { return srv.QueuedRequestBytes() >= 200<<10 })
+	clk.Advance(time.Minute)
+	c.RequireClosed()
+	eventually(t, "its memory is released", func() bool { return srv.QueuedRequestBytes() == 0 })
 }
 
 // heapInUse is the live heap after a full collection (twice, so that the
@@ -59,7 +167,7 @@ func TestHalfSentFramesHoldWhatTheySent(t *testing.T) {
 	for _, c := range conns {
 		require.NoError(t, c.Net().Close())
 	}
-	eventually(t, "the connections close", func() bool { return srv.QueuedRequestBytes() == 0 })
+	eventually(t, "the connections close", func() bool { return srv.Connections() == 0 && srv.QueuedRequestBytes() == 0 })
 	after := heapInUse()
 	t.Logf("heap in use after they closed: %d MiB", after>>20)
 	assert.Less(t, after, base+(4<<20), "memory is returned")
