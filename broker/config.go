@@ -114,7 +114,7 @@ func DefaultConfig() Config {
 		MaxFrameBytes:     100 << 20,
 
 		ConnectionsMaxIdle:    10 * time.Minute,
-		QueuedMaxRequestBytes: wire.DefaultMaxQueuedRequestBytes,
+		QueuedMaxRequestBytes: wire.DefaultQueuedMaxRequestBytes,
 
 		LogCleanerInterval: 30 * time.Second,
 
@@ -151,7 +151,7 @@ func (c Config) wireConfig(logger *slog.Logger) wire.Config {
 		MaxFrameBytes:         c.MaxFrameBytes,
 		MaxConnections:        max(c.MaxConnections, 0),
 		IdleTimeout:           max(c.ConnectionsMaxIdle, 0),
-		MaxQueuedRequestBytes: c.QueuedMaxRequestBytes,
+		QueuedMaxRequestBytes: c.QueuedMaxRequestBytes,
 		Clock:                 c.Clock,
 		Logger:                logger,
 	}

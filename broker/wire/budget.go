@@ -5,14 +5,14 @@ import (
 	"sync"
 )
 
-// DefaultMaxQueuedRequestBytes is the default Config.MaxQueuedRequestBytes:
+// DefaultQueuedMaxRequestBytes is the default Config.QueuedMaxRequestBytes:
 // 500 MiB, five frames of the largest default size (DefaultMaxFrameBytes).
 // Kafka's queued.max.request.bytes defaults to no bound; a bound is what
 // keeps clients that announce large frames and send them slowly (or never
 // finish them) from taking the broker's memory, and five maximal requests
 // at once, or hundreds of ordinary produce requests of a MiB, is more than
 // a broker of this size reads at a time.
-const DefaultMaxQueuedRequestBytes int64 = 500 << 20
+const DefaultQueuedMaxRequestBytes int64 = 500 << 20
 
 // budget bounds the memory of request frames across all connections of a
 // server (Kafka's queued.max.request.bytes, KIP-72's memory pool). A frame
@@ -32,12 +32,13 @@ const DefaultMaxQueuedRequestBytes int64 = 500 << 20
 type budget struct {
 	limit int64 // <= 0: no limit, only accounting
 
-	mu      sync.Mutex
-	used    int64
-	holders int           // claims holding part of a frame
-	waiting int           // of them, how many wait in grow
-	priv    *claim        // the privileged reader, or nil
-	freed   chan struct{} // closed and replaced when memory is freed or priv is cleared
+	mu       sync.Mutex
+	used     int64
+	holders  int           // claims holding part of a frame
+	waiting  int           // of them, how many wait in grow
+	sleepers int           // every claim waiting in grow
+	priv     *claim        // the privileged reader, or nil
+	freed    chan struct{} // closed and replaced, when someone waits, as memory is freed or holders leave
 }
 
 func newBudget(limit int64) *budget {
@@ -75,6 +76,7 @@ func (c *claim) grow(ctx context.Context, stop <-chan struct{}, n int64) error {
 		if c.held > 0 {
 			b.waiting++
 		}
+		b.sleepers++
 		b.mu.Unlock()
 		var err error
 		select {
@@ -85,6 +87,7 @@ func (c *claim) grow(ctx context.Context, stop <-chan struct{}, n int64) error {
 			err = ErrServerClosed
 		}
 		b.mu.Lock()
+		b.sleepers--
 		if c.held > 0 {
 			b.waiting--
 		}
@@ -109,9 +112,7 @@ func (c *claim) done() int64 {
 	if b.priv == c {
 		b.priv = nil
 	}
-	if b.waiting > 0 {
-		b.wake() // one holder fewer: the waiting ones may all be waiting now
-	}
+	b.wake() // one holder fewer: the waiting ones may all be waiting now
 	return n
 }
 
@@ -128,8 +129,10 @@ func (b *budget) release(n int64) {
 
 // wake lets waiting readers look again. b.mu is held.
 func (b *budget) wake() {
-	close(b.freed)
-	b.freed = make(chan struct{})
+	if b.sleepers > 0 {
+		close(b.freed)
+		b.freed = make(chan struct{})
+	}
 }
 
 // inUse is how many bytes frames hold now.

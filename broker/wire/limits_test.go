@@ -195,7 +195,7 @@ func TestQueuedRequestBytesBackpressure(t *testing.T) {
 		})
 	}
 	const limit = 256 << 10
-	srv, addr := start(t, wire.Config{MaxQueuedRequestBytes: limit}, f)
+	srv, addr := start(t, wire.Config{QueuedMaxRequestBytes: limit}, f)
 	first, second := wiretest.Dial(t, addr), wiretest.Dial(t, addr)
 	first.Write(paddedRequest(200<<10, 1))
 	require.EqualValues(t, 1, recv(t, handled))
@@ -222,7 +222,7 @@ func TestQueuedRequestBytesBackpressure(t *testing.T) {
 // all complete: readers holding parts of frames never wait for each other
 // for ever.
 func TestLargeFramesOverBudgetComplete(t *testing.T) {
-	srv, addr := start(t, wire.Config{MaxQueuedRequestBytes: 1 << 20}, &fake{})
+	srv, addr := start(t, wire.Config{QueuedMaxRequestBytes: 1 << 20}, &fake{})
 	conns := make([]*wiretest.Conn, 4)
 	var wg sync.WaitGroup
 	for i := range conns {

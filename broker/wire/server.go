@@ -48,12 +48,12 @@ type Config struct {
 	// was read or written for this long is closed. A client that stops in
 	// the middle of a frame is idle too. 0 means never.
 	IdleTimeout time.Duration
-	// MaxQueuedRequestBytes is Kafka's queued.max.request.bytes: the
+	// QueuedMaxRequestBytes is Kafka's queued.max.request.bytes: the
 	// memory of request frames being read or handled, across all
 	// connections (see budget). When it is reached, connections stop
 	// reading until requests are answered. 0 means
-	// DefaultMaxQueuedRequestBytes; negative means no bound.
-	MaxQueuedRequestBytes int64
+	// DefaultQueuedMaxRequestBytes; negative means no bound.
+	QueuedMaxRequestBytes int64
 	// Clock times idle connections and rate-limits the refusal warning.
 	// nil means the wall clock.
 	Clock clock.Clock
@@ -105,8 +105,8 @@ func NewServer(cfg Config, h Handler) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.MaxQueuedRequestBytes == 0 {
-		cfg.MaxQueuedRequestBytes = DefaultMaxQueuedRequestBytes
+	if cfg.QueuedMaxRequestBytes == 0 {
+		cfg.QueuedMaxRequestBytes = DefaultQueuedMaxRequestBytes
 	}
 	cfg.Clock = clock.OrReal(cfg.Clock)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -115,7 +115,7 @@ func NewServer(cfg Config, h Handler) *Server {
 		h:      h,
 		log:    cfg.Logger,
 		clock:  cfg.Clock,
-		budget: newBudget(cfg.MaxQueuedRequestBytes),
+		budget: newBudget(cfg.QueuedMaxRequestBytes),
 		ctx:    ctx,
 		cancel: cancel,
 		conns:  make(map[*conn]struct{}),
@@ -130,7 +130,7 @@ func (s *Server) Connections() int {
 }
 
 // QueuedRequestBytes is the memory request frames hold now, being read or
-// waiting for their answer (bounded by Config.MaxQueuedRequestBytes).
+// waiting for their answer (bounded by Config.QueuedMaxRequestBytes).
 func (s *Server) QueuedRequestBytes() int64 { return s.budget.inUse() }
 
 // Addr is the address of the first listener passed to Serve, or nil.
