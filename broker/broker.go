@@ -162,7 +162,7 @@ func Start(cfg Config) (*Broker, error) {
 		Clock:            cfg.Clock,
 		Logger:           b.logger,
 	})
-	b.server = wire.NewServer(wire.Config{MaxFrameBytes: cfg.MaxFrameBytes, Logger: b.logger}, h)
+	b.server = wire.NewServer(cfg.wireConfig(b.logger), h)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -342,7 +342,7 @@ func withDefaults(cfg Config) Config {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Clock = clock.OrReal(cfg.Clock)
-	return cfg
+	return cfg.withConnectionDefaults()
 }
 
 // advertised is the host and port clients are told to use.
@@ -369,7 +369,7 @@ func advertised(advertise string, bound net.Addr) (string, int32, error) {
 
 // staticConfigs are the broker configs DescribeConfigs reports.
 func (c Config) staticConfigs(addr string) map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		"node.id":                   strconv.Itoa(int(c.NodeID)),
 		"broker.id":                 strconv.Itoa(int(c.NodeID)),
 		"listeners":                 "PLAINTEXT://" + c.Listen,
@@ -384,4 +384,6 @@ func (c Config) staticConfigs(addr string) map[string]string {
 		"group.min.session.timeout.ms":     strconv.FormatInt(c.GroupMinSessionTimeout.Milliseconds(), 10),
 		"group.max.session.timeout.ms":     strconv.FormatInt(c.GroupMaxSessionTimeout.Milliseconds(), 10),
 	}
+	c.connectionConfigs(m)
+	return m
 }

@@ -3,10 +3,13 @@ package broker
 import (
 	"github.com/ordo-broker/ordo/broker/clock"
 	"log/slog"
+	"math"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/ordo-broker/ordo/broker/fs"
+	"github.com/ordo-broker/ordo/broker/wire"
 )
 
 // Config is a broker's static configuration. The zero value is not usable:
@@ -47,6 +50,26 @@ type Config struct {
 	// MaxFrameBytes bounds a request frame (socket.request.max.bytes).
 	// Default 100 MiB.
 	MaxFrameBytes int32
+	// MaxConnections is max.connections: while this many client
+	// connections are open, a new one is accepted and closed at once
+	// (with a rate-limited warning). 0 (the default) means three quarters
+	// of the process's open-file limit (RLIMIT_NOFILE) when it is read at
+	// Start, so that connections alone can never take the descriptors the
+	// logs need (Kafka's default is no limit); negative means no limit.
+	MaxConnections int
+	// ConnectionsMaxIdle is connections.max.idle.ms: a connection with no
+	// request in flight on which nothing was read or written for this
+	// long is closed. A long-poll fetch or a produce waiting for its fsync
+	// is in flight. Default 10 minutes, as Kafka; negative means never.
+	ConnectionsMaxIdle time.Duration
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the memory
+	// request frames may hold across all connections, from their first
+	// byte until their response is written; when it is spent, the broker
+	// stops reading from connections (TCP pushes back) until responses go
+	// out. Frames take memory only as their bytes arrive. Default 500 MiB,
+	// five frames of the largest size (Kafka's default is no bound);
+	// negative means no bound.
+	QueuedMaxRequestBytes int64
 	// LogCleanerInterval is how often the log cleaner visits every
 	// partition: retention (retention.ms, retention.bytes) for
 	// cleanup.policy=delete and a compaction pass for compact. Default
@@ -90,6 +113,9 @@ func DefaultConfig() Config {
 		FlushInterval:     time.Second,
 		MaxFrameBytes:     100 << 20,
 
+		ConnectionsMaxIdle:    10 * time.Minute,
+		QueuedMaxRequestBytes: wire.DefaultQueuedMaxRequestBytes,
+
 		LogCleanerInterval: 30 * time.Second,
 
 		OffsetsTopicPartitions:     50,
@@ -97,4 +123,54 @@ func DefaultConfig() Config {
 		GroupMinSessionTimeout:     6 * time.Second,
 		GroupMaxSessionTimeout:     30 * time.Minute,
 	}
+}
+
+// withConnectionDefaults fills in the connection limits: Kafka's idle
+// timeout, the request memory bound, and max.connections from the
+// process's open-file limit.
+func (c Config) withConnectionDefaults() Config {
+	d := DefaultConfig()
+	if c.ConnectionsMaxIdle == 0 {
+		c.ConnectionsMaxIdle = d.ConnectionsMaxIdle
+	}
+	if c.QueuedMaxRequestBytes == 0 {
+		c.QueuedMaxRequestBytes = d.QueuedMaxRequestBytes
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = -1
+		if n, ok := openFileLimit(); ok {
+			c.MaxConnections = int(min(n/4*3, math.MaxInt32))
+		}
+	}
+	return c
+}
+
+// wireConfig is what the wire server gets of the configuration.
+func (c Config) wireConfig(logger *slog.Logger) wire.Config {
+	return wire.Config{
+		MaxFrameBytes:         c.MaxFrameBytes,
+		MaxConnections:        max(c.MaxConnections, 0),
+		IdleTimeout:           max(c.ConnectionsMaxIdle, 0),
+		QueuedMaxRequestBytes: c.QueuedMaxRequestBytes,
+		Clock:                 c.Clock,
+		Logger:                logger,
+	}
+}
+
+// connectionConfigs adds the connection limits to the configs
+// DescribeConfigs reports, in Kafka's terms (no limit: max.connections
+// 2147483647, the others -1).
+func (c Config) connectionConfigs(m map[string]string) {
+	maxConns := int64(c.MaxConnections)
+	if maxConns < 0 {
+		maxConns = math.MaxInt32
+	}
+	idle := c.ConnectionsMaxIdle.Milliseconds()
+	if c.ConnectionsMaxIdle < 0 {
+		idle = -1
+	}
+	m["max.connections"] = strconv.FormatInt(maxConns, 10)
+	m["connections.max.idle.ms"] = strconv.FormatInt(idle, 10)
+	m["queued.max.request.bytes"] = strconv.FormatInt(max(c.QueuedMaxRequestBytes, -1), 10)
+	m["socket.request.max.bytes"] = strconv.FormatInt(int64(c.MaxFrameBytes), 10)
 }

@@ -100,7 +100,7 @@ func (e *entry) writeError(err error) error {
 		errors.Is(err, storage.ErrCorruptLog):
 		return ErrNotCoordinator
 	case errors.Is(err, partition.ErrTimeout), errors.Is(err, context.Canceled),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, partition.ErrResourceExhausted):
 		return ErrCoordinatorNotAvailable
 	}
 	e.sh.c.cfg.Logger.Error("group coordinator: writing __consumer_offsets failed", "group", e.g.ID(), "partition", e.sh.index, "err", err)

@@ -33,6 +33,16 @@ var codes = []struct {
 	// Corruption found on disk wraps ErrCorruptBatch too: it must read as
 	// a storage error, not as the client's corrupt message.
 	{partition.ErrCorruptLog, kerr.KafkaStorageError},
+	// The process ran out of file descriptors (too many connections) and
+	// nothing was appended: a retriable code that does not say the disk
+	// failed. REQUEST_TIMED_OUT is retried by every client Ordo is tested
+	// with (kgo, sarama, kafka-go, librdkafka, kafkajs), triggers no
+	// metadata refresh, and is what the produce gets anyway when its
+	// fsync is postponed for the same reason past its timeout.
+	// KAFKA_STORAGE_ERROR is retriable too but tells clients and operators
+	// the log directory is offline (Java clients refresh metadata on it);
+	// NOT_ENOUGH_REPLICAS would be about replication.
+	{partition.ErrResourceExhausted, kerr.RequestTimedOut},
 	{partition.ErrCorruptBatch, kerr.CorruptMessage},
 	{partition.ErrLogFencedEpoch, kerr.FencedLeaderEpoch},
 	{partition.ErrInvalidMagic, kerr.InvalidRecord},

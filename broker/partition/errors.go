@@ -30,6 +30,10 @@ var (
 	ErrLogFencedEpoch   = storage.ErrFencedLeaderEpoch
 	ErrLogClosed        = storage.ErrClosed
 	ErrOffsetOutOfRange = storage.ErrOffsetOutOfRange // below the log start or past the log end
+
+	// Out of file descriptors (or of memory to open a file): retriable, the
+	// log and the broker go on.
+	ErrResourceExhausted = storage.ErrResourceExhausted
 )
 
 // coreErr gives the core's errors the partition's names: the core's

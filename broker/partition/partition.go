@@ -144,7 +144,13 @@ func (p *Partition) flush() {
 		err := p.logErr(p.log.Sync())
 		p.mu.Lock()
 		if err != nil {
-			if !errors.Is(err, storage.ErrClosed) {
+			switch {
+			case errors.Is(err, storage.ErrResourceExhausted):
+				// Out of file descriptors, not a failed disk: the
+				// log is intact; try again shortly (produces wait).
+				p.core.FlushPostponed(p.clock.Now().Add(flushRetryDelay))
+				p.arm()
+			case !errors.Is(err, storage.ErrClosed):
 				p.fail(err)
 			}
 			p.mu.Unlock()
@@ -160,6 +166,11 @@ func (p *Partition) flush() {
 		}
 	}
 }
+
+// flushRetryDelay is how long a partition waits before it tries again an
+// fsync that could not run for want of a file descriptor
+// (storage.ErrResourceExhausted).
+const flushRetryDelay = 200 * time.Millisecond
 
 // fail records a failed fsync: the core commits nothing more, and the
 // produces waiting for the high watermark get err. p.mu is held.
@@ -393,7 +404,7 @@ func (p *Partition) Flush() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		if !errors.Is(err, storage.ErrClosed) {
+		if !errors.Is(err, storage.ErrClosed) && !errors.Is(err, storage.ErrResourceExhausted) {
 			p.fail(err)
 		}
 		return err
@@ -406,7 +417,9 @@ func (p *Partition) Flush() error {
 // failed (storage.ErrLogFailed: an fsync or a write failed, and the log
 // refuses writes until reopened): the broker stops on the first such
 // failure (Manager.OnStorageFailure). Every call that writes or syncs the
-// log passes its error through here.
+// log passes its error through here. storage.ErrResourceExhausted (no file
+// descriptor free) is not such a failure: the request fails retriably and
+// the broker goes on.
 func (p *Partition) logErr(err error) error {
 	if err != nil && p.onLogFailure != nil && errors.Is(err, storage.ErrLogFailed) {
 		p.onLogFailure(p, err)

@@ -120,6 +120,7 @@ type Replica struct {
 
 	flushing bool      // an fsync was asked for and not yet reported
 	flushDue time.Time // interval policy: when unflushed records must be synced; zero when none wait
+	retryAt  time.Time // a postponed fsync is asked for again then; zero when none is
 	failed   bool      // an fsync failed: nothing more is committed
 }
 
@@ -145,6 +146,9 @@ func (r *Replica) Appended(now time.Time, logEnd int64) Output {
 		return Output{}
 	}
 	r.logEnd = logEnd
+	// New records: under the per-append policy a postponed fsync is
+	// tried again now; under the interval policy they have a deadline.
+	r.retryAt = time.Time{}
 	if !r.policy.SyncEachAppend && r.flushDue.IsZero() && r.policy.Interval > 0 {
 		r.flushDue = now.Add(r.policy.Interval)
 	}
@@ -174,6 +178,7 @@ func (r *Replica) durable(now time.Time, durableEnd int64) {
 	}
 	if r.flushed >= r.logEnd {
 		r.flushDue = time.Time{}
+		r.retryAt = time.Time{}
 	} else if !r.policy.SyncEachAppend && r.policy.Interval > 0 && r.flushDue.IsZero() {
 		// Records appended while the fsync ran: their own deadline.
 		r.flushDue = now.Add(r.policy.Interval)
@@ -197,6 +202,21 @@ func (r *Replica) FlushFailed() {
 	r.flushing = false
 	r.failed = true
 	r.flushDue = time.Time{}
+	r.retryAt = time.Time{}
+}
+
+// FlushPostponed reports that the fsync asked for by Output.Flush could
+// not run for want of a resource of the process (no file descriptor free
+// to open the log's directory): unlike FlushFailed, nothing was lost and
+// the log still takes writes. The core asks for the fsync again at retryAt
+// (through NextDeadline and Tick), or sooner with the next append. Meanwhile nothing more is committed under that
+// policy, so produces wait, and time out (REQUEST_TIMED_OUT) if the
+// shortage outlasts their timeout.
+func (r *Replica) FlushPostponed(retryAt time.Time) {
+	r.flushing = false
+	if r.flushed < r.logEnd {
+		r.retryAt = retryAt
+	}
 }
 
 // Failed tells whether an fsync failed.
@@ -206,17 +226,37 @@ func (r *Replica) Failed() bool { return r.failed }
 // deadline at all: the interval policy's fsync, and, on a leader, the
 // moment the next ISR member falls behind for replica.lag.time.max.ms.
 func (r *Replica) NextDeadline() (time.Time, bool) {
-	at := r.flushDue
-	if lag, ok := r.lagDeadline(); ok && (at.IsZero() || lag.Before(at)) {
-		at = lag
+	var at time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	if !r.flushing {
+		// While an fsync runs, its report (Flushed) decides what is
+		// next: a deadline that passes meanwhile must not make the
+		// caller's timer fire again and again.
+		consider(r.flushDue)
+		consider(r.retryAt)
+	}
+	if lag, ok := r.lagDeadline(); ok {
+		consider(lag)
 	}
 	return at, !at.IsZero()
 }
 
-// Tick fires the deadlines due at now: the interval policy's fsync, and
-// the ISR shrink of followers that lag (an AlterPartition).
+// Tick fires the deadlines due at now: the interval policy's fsync, the
+// retry of a postponed one, and the ISR shrink of followers that lag (an
+// AlterPartition).
 func (r *Replica) Tick(now time.Time) Output {
 	out := r.decide()
+	if !r.retryAt.IsZero() && !now.Before(r.retryAt) {
+		r.retryAt = time.Time{}
+		if !r.flushing && !r.failed && r.flushed < r.logEnd {
+			r.flushing = true
+			out.Flush = true
+		}
+	}
 	if !r.flushDue.IsZero() && !now.Before(r.flushDue) && !r.flushing && !r.failed {
 		// The fsync covers everything appended so far; what is
 		// appended while it runs gets its own deadline (Appended).
@@ -252,7 +292,7 @@ func (r *Replica) LogStartMoved(offset int64) {
 // high watermark.
 func (r *Replica) decide() Output {
 	var out Output
-	if r.policy.SyncEachAppend && !r.flushing && !r.failed && r.flushed < r.logEnd {
+	if r.policy.SyncEachAppend && !r.flushing && !r.failed && r.flushed < r.logEnd && r.retryAt.IsZero() {
 		r.flushing = true
 		out.Flush = true
 	}

@@ -115,11 +115,14 @@ func TestIntervalPolicyCommitsAtOnceAndFlushesByDeadline(t *testing.T) {
 	assert.False(t, ok, "the fsync in flight covers everything appended")
 
 	r.Appended(t0.Add(1100*time.Millisecond), 4) // while the fsync runs
-	at, ok = r.NextDeadline()
-	require.True(t, ok)
-	assert.Equal(t, t0.Add(2100*time.Millisecond), at, "records appended during the fsync get their own deadline")
+	_, ok = r.NextDeadline()
+	assert.False(t, ok, "the fsync in flight decides what is next")
+	at = t0.Add(2100 * time.Millisecond)
 	assert.Equal(t, Output{}, r.Tick(at), "one fsync at a time")
 	assert.Equal(t, Output{}, r.Flushed(t0.Add(1200*time.Millisecond), 3))
+	next, ok := r.NextDeadline()
+	require.True(t, ok)
+	assert.Equal(t, at, next, "records appended during the fsync got their own deadline")
 	assert.Equal(t, Output{Flush: true}, r.Tick(at))
 	assert.Equal(t, Output{}, r.Flushed(at, 4))
 	_, ok = r.NextDeadline()
@@ -142,6 +145,9 @@ func TestPolicyChangeFromSyncToIntervalCommitsWhatWaits(t *testing.T) {
 	out := r.SetPolicy(t0, interval)
 	assert.True(t, out.HighWatermarkMoved)
 	assert.Equal(t, int64(2), r.HighWatermark())
+	_, ok := r.NextDeadline()
+	assert.False(t, ok, "the fsync asked for under the old policy is in flight")
+	r.Flushed(t0, 1) // it covered only the first record
 	at, ok := r.NextDeadline()
 	require.True(t, ok)
 	assert.Equal(t, t0.Add(time.Second), at)
@@ -242,4 +248,61 @@ func TestStaleAppendIsIgnored(t *testing.T) {
 	assert.Equal(t, Output{}, r.Appended(t0, 10))
 	assert.Equal(t, Output{}, r.Appended(t0, 9))
 	assert.Equal(t, int64(10), r.LogEndOffset())
+}
+
+// An fsync that could not run for want of a file descriptor is not a
+// failure: nothing is committed meanwhile, the core asks for it again at
+// the retry time (or with the next append), and commits once it succeeds.
+func TestPostponedFlushIsRetried(t *testing.T) {
+	r := open(0, syncEach)
+	require.True(t, r.Appended(t0, 2).Flush)
+	r.FlushPostponed(t0.Add(time.Second))
+	assert.False(t, r.Failed())
+	assert.Equal(t, int64(0), r.HighWatermark())
+	at, ok := r.NextDeadline()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(time.Second), at)
+	assert.Equal(t, Output{}, r.Tick(t0.Add(time.Second/2)), "not due yet")
+
+	out := r.Tick(t0.Add(time.Second))
+	assert.Equal(t, Output{Flush: true}, out, "the retry")
+	_, ok = r.NextDeadline()
+	assert.False(t, ok, "the retry deadline is spent: no timer loop while the fsync runs")
+	r.FlushPostponed(t0.Add(2 * time.Second))
+
+	// Under the per-append policy the next append asks at once.
+	assert.Equal(t, Output{Flush: true}, r.Appended(t0.Add(1500*time.Millisecond), 3))
+	assert.Equal(t, Output{HighWatermarkMoved: true}, r.Flushed(t0.Add(1500*time.Millisecond), 3))
+	assert.Equal(t, int64(3), r.HighWatermark())
+	_, ok = r.NextDeadline()
+	assert.False(t, ok, "everything is durable: no retry left")
+
+	// Under the interval policy the records are committed already; the
+	// retry only makes them durable.
+	r = open(0, interval)
+	r.Appended(t0, 4)
+	require.True(t, r.Tick(t0.Add(time.Second)).Flush)
+	r.FlushPostponed(t0.Add(1200 * time.Millisecond))
+	assert.Equal(t, int64(4), r.HighWatermark())
+	at, _ = r.NextDeadline()
+	assert.Equal(t, t0.Add(1200*time.Millisecond), at)
+	assert.True(t, r.Tick(at).Flush)
+}
+
+// While an fsync runs, a flush deadline that passes is not a deadline to
+// wake for: the fsync's report decides what comes next (a timer armed for
+// a past deadline would fire again and again until it returns).
+func TestNoDeadlineForAFlushWhileOneRuns(t *testing.T) {
+	r := open(0, interval)
+	r.Appended(t0, 1)
+	require.True(t, r.Tick(t0.Add(time.Second)).Flush)
+	r.Appended(t0.Add(1100*time.Millisecond), 2) // due at 2.1 s
+	_, ok := r.NextDeadline()
+	assert.False(t, ok, "the fsync in flight decides")
+	assert.Equal(t, Output{}, r.Tick(t0.Add(3*time.Second)))
+	r.Flushed(t0.Add(3*time.Second), 1)
+	at, ok := r.NextDeadline()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(2100*time.Millisecond), at, "past: due at once")
+	assert.True(t, r.Tick(at).Flush)
 }

@@ -32,7 +32,9 @@ func (c *epochCache) latest() int32 {
 // assign records that epoch starts at start, as Kafka's assign does: a
 // repeat of the latest epoch changes nothing, and entries that would break
 // monotonicity (an epoch >= epoch, or a start >= start) are dropped first.
-// It reports whether the cache changed.
+// It reports whether the cache changed. A change makes a new array and
+// leaves the old one as it was, so a caller can put it back
+// (Log.writeEpochsOr).
 func (c *epochCache) assign(epoch int32, start int64) bool {
 	if epoch < 0 {
 		return false
@@ -40,7 +42,7 @@ func (c *epochCache) assign(epoch int32, start int64) bool {
 	if n := len(c.entries); n > 0 && c.entries[n-1].epoch == epoch && c.entries[n-1].start <= start {
 		return false
 	}
-	kept := c.entries[:0]
+	kept := make([]epochEntry, 0, len(c.entries)+1)
 	for _, e := range c.entries {
 		if e.epoch < epoch && e.start < start {
 			kept = append(kept, e)

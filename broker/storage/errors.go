@@ -2,6 +2,8 @@ package storage
 
 import (
 	"errors"
+	"os"
+	"syscall"
 
 	"github.com/ordo-broker/ordo/broker/recordbatch"
 )
@@ -39,4 +41,25 @@ var (
 	// broker stops). Every error of a failed log wraps it and the first
 	// cause (Kafka KAFKA_STORAGE_ERROR).
 	ErrLogFailed = errors.New("storage: log failed, reopen to recover")
+	// ErrResourceExhausted: an operation could not start for want of a
+	// resource of the process, not of the disk: no file descriptor free
+	// (EMFILE, ENFILE) or no kernel memory to open a file (ENOMEM). The
+	// log is as it was before the call and takes the next one: unlike
+	// ErrLogFailed it is not sticky, and it is not a storage failure (the
+	// broker goes on). It wraps the cause.
+	ErrResourceExhausted = errors.New("storage: out of file descriptors or memory; retry later")
 )
+
+// resourceExhausted tells whether err says the process ran out of file
+// descriptors (EMFILE, ENFILE: only calls that make a descriptor return
+// them, so nothing was done) or out of kernel memory while opening a file
+// (ENOMEM from open; from other calls, such as a write, what was done is
+// unknown, and it stays a failure). This is the one place that decides
+// which I/O errors are the process's and not the disk's.
+func resourceExhausted(err error) bool {
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return true
+	}
+	var pe *os.PathError
+	return errors.Is(err, syscall.ENOMEM) && errors.As(err, &pe) && pe.Op == "open"
+}

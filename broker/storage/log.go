@@ -158,9 +158,10 @@ func (l *Log) AppendBatches(records []byte, batches []Batch, epoch int32, logApp
 		}
 		next = b.LastOffset() + 1
 	}
+	prev := l.epochs.entries
 	if l.epochs.assign(epoch, batches[0].BaseOffset) {
-		if err := l.writeEpochs(); err != nil {
-			return AppendInfo{}, l.fail(err)
+		if err := l.writeEpochsOr(prev); err != nil {
+			return AppendInfo{}, err
 		}
 	}
 	info, err := l.appendLocked(buf, batches)
@@ -187,6 +188,7 @@ func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
 	}
 	next := l.logEnd()
 	changed := false
+	prev := l.epochs.entries
 	for _, b := range batches {
 		if b.BaseOffset != next {
 			return AppendInfo{}, fmt.Errorf("%w: batch at offset %d, expected %d", ErrOffsetMismatch, b.BaseOffset, next)
@@ -197,8 +199,8 @@ func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
 		}
 	}
 	if changed {
-		if err := l.writeEpochs(); err != nil {
-			return AppendInfo{}, l.fail(err)
+		if err := l.writeEpochsOr(prev); err != nil {
+			return AppendInfo{}, err
 		}
 	}
 	info, err := l.appendLocked(records, batches)
@@ -217,7 +219,10 @@ func (l *Log) appendLocked(buf []byte, batches []Batch) (AppendInfo, error) {
 	if s := l.active(); s.size > 0 && (s.size+int64(len(buf)) > l.cfg.SegmentBytes ||
 		!s.fits(last) || now.Sub(s.firstAppend) > l.cfg.SegmentMs) {
 		if err := l.roll(first); err != nil {
-			return AppendInfo{}, l.fail(err)
+			// A roll that could not open the new segment's files
+			// leaves the active segment as it was (finish is
+			// idempotent); the next append rolls again.
+			return AppendInfo{}, l.failOrRetry(err)
 		}
 	}
 	if err := l.active().append(buf, batches, l.cfg.IndexIntervalBytes, now); err != nil {
@@ -270,11 +275,42 @@ func (l *Log) fail(err error) error {
 	return l.failed
 }
 
+// failOrRetry is fail for a step that changes nothing when it cannot
+// start: when err is resource exhaustion (resourceExhausted: no file
+// descriptor, as with 1,100 idle connections against a 1,024 limit) it
+// returns ErrResourceExhausted and leaves the log writable, because a full
+// descriptor table is the process's trouble, not the disk's; anything else
+// fails the log. Steps that leave the log half changed when they fail (the
+// cleaner's swap, truncation) use fail. l.mu is held.
+func (l *Log) failOrRetry(err error) error {
+	if resourceExhausted(err) {
+		return fmt.Errorf("%w: %s: %w", ErrResourceExhausted, l.dir, err)
+	}
+	return l.fail(err)
+}
+
 // writeEpochs persists the leader epoch cache. l.mu is held: epoch changes
 // are rare (a leader election), and a batch of a new epoch must not be
 // durable before the epoch is.
 func (l *Log) writeEpochs() error {
 	return writeFileAtomic(l.fsys, l.dir, leaderEpochCheckpointFile, l.epochs.encode())
+}
+
+// writeEpochsOr persists the leader epoch cache after assign changed it
+// from prev. When the checkpoint cannot be written for want of a file
+// descriptor, the cache goes back to prev (assign never changes prev's
+// array), so the epoch is assigned again, and written, by the next
+// append; otherwise a batch of the new epoch could become durable while
+// the checkpoint lacked it. l.mu is held.
+func (l *Log) writeEpochsOr(prev []epochEntry) error {
+	err := l.writeEpochs()
+	if err == nil {
+		return nil
+	}
+	if resourceExhausted(err) {
+		l.epochs.entries = prev
+	}
+	return l.failOrRetry(err)
 }
 
 // segmentFor returns the index of the segment that holds offset. l.mu is
@@ -339,10 +375,9 @@ func (l *Log) AssignEpoch(epoch int32) error {
 	if latest := l.epochs.latest(); epoch < latest {
 		return fmt.Errorf("%w: %d < %d", ErrFencedLeaderEpoch, epoch, latest)
 	}
+	prev := l.epochs.entries
 	if l.epochs.assign(epoch, l.logEnd()) {
-		if err := l.writeEpochs(); err != nil {
-			return l.fail(err)
-		}
+		return l.writeEpochsOr(prev)
 	}
 	return nil
 }

@@ -59,7 +59,10 @@ func (g *groupCommit) do(round func() error) error {
 // Sync makes every byte appended before the call durable: segment data,
 // the indexes of rolled segments, and the directory entries of new files.
 // Concurrent callers share fsyncs (group commit). A failed fsync fails the
-// log (see Log.failed): it and every later Sync return ErrLogFailed.
+// log (see Log.failed): it and every later Sync return ErrLogFailed. A round
+// that could not open a directory to fsync it for want of a descriptor
+// returns ErrResourceExhausted and leaves the log writable: the next Sync
+// does the work again.
 func (l *Log) Sync() error {
 	return l.commit.do(l.syncRound)
 }
@@ -113,7 +116,11 @@ func (l *Log) syncRound() error {
 
 	l.mu.Lock()
 	if err != nil {
-		err = l.fail(err)
+		// SyncDir opens the directory: with no descriptor free it fails
+		// having done nothing, and the files' fsyncs it follows lost
+		// nothing either. The round is then retried as a whole.
+		l.dirDirty = l.dirDirty || dirDirty
+		err = l.failOrRetry(err)
 		l.mu.Unlock()
 		return err
 	}
@@ -128,13 +135,20 @@ func (l *Log) syncRound() error {
 	l.mu.Unlock()
 
 	if rp > l.recoveryPoint {
-		if err := writeFileAtomic(l.fsys, l.dir, recoveryPointFile, encodeOffsetCheckpoint(rp)); err != nil {
+		err := writeFileAtomic(l.fsys, l.dir, recoveryPointFile, encodeOffsetCheckpoint(rp))
+		switch {
+		case err == nil:
+			l.recoveryPoint = rp
+		case resourceExhausted(err):
+			// The round's bytes are durable; only the recovery point
+			// lags (recovery rescans more), and the next round that
+			// finds it behind writes it.
+		default:
 			l.mu.Lock()
 			err = l.fail(err)
 			l.mu.Unlock()
 			return err
 		}
-		l.recoveryPoint = rp
 	}
 	return nil
 }

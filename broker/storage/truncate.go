@@ -169,7 +169,7 @@ func (l *Log) SetLogStartOffset(offset int64) error {
 // (retention.go calls it too). l.syncMu and l.mu are held.
 func (l *Log) setLogStartOffset(offset int64) error {
 	if err := writeFileAtomic(l.fsys, l.dir, logStartOffsetFile, encodeOffsetCheckpoint(offset)); err != nil {
-		return l.fail(err)
+		return l.failOrRetry(err) // nothing moved yet
 	}
 	l.logStart = offset
 	if l.epochs.truncateFromStart(offset) {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ordo-broker/ordo/broker/clock"
 )
 
 // conn serves one client connection with two goroutines:
@@ -26,9 +28,13 @@ import (
 // stops reading, and TCP pushes back on the client.
 //
 // Whatever ends first (end of stream, a protocol error, a write error, an
-// error from Wait, a panic, Server.Close) calls shutdown, which cancels the
-// connection's context and closes the socket; that unblocks the other
-// goroutine, and any Wait that honours the context.
+// error from Wait, a panic, Server.Close, the idle timeout) calls shutdown,
+// which cancels the connection's context and closes the socket; that
+// unblocks the other goroutine, and any Wait that honours the context.
+//
+// Each frame is charged to the server's request memory budget as its
+// buffer grows (the reader waits when the budget is spent) and released
+// when its response is written (finish), or when the connection ends.
 type conn struct {
 	srv    *Server
 	nc     net.Conn
@@ -39,20 +45,36 @@ type conn struct {
 	queue  chan pending
 	// draining is set by Server.Shutdown: the reader stops, and the
 	// writer answers what was queued before the connection closes.
-	draining atomic.Bool
+	// stopRead is closed with it, for a reader waiting for memory.
+	draining  atomic.Bool
+	drainOnce sync.Once
+	stopRead  chan struct{}
+
+	claim claim // the frame being read's share of the budget
+
+	// For Config.IdleTimeout: when bytes were last read or a response
+	// last written (the clock's UnixNano), and how many requests are read
+	// and not yet answered (plus one while the reader waits for memory:
+	// then it is the server that is not reading).
+	lastActive atomic.Int64
+	inFlight   atomic.Int64
+	idleMu     sync.Mutex
+	idleTimer  clock.Timer // nil once stopped
 }
 
 func newConn(s *Server, nc net.Conn, id uint64) *conn {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	info := ConnInfo{ID: id, Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
 	return &conn{
-		srv:    s,
-		nc:     nc,
-		info:   info,
-		log:    s.log.With("conn", id, "remote", info.Remote),
-		ctx:    ctx,
-		cancel: cancel,
-		queue:  make(chan pending, s.cfg.MaxInFlight),
+		srv:      s,
+		nc:       nc,
+		info:     info,
+		log:      s.log.With("conn", id, "remote", info.Remote),
+		ctx:      ctx,
+		cancel:   cancel,
+		queue:    make(chan pending, s.cfg.MaxInFlight),
+		stopRead: make(chan struct{}),
+		claim:    claim{b: s.budget},
 	}
 }
 
@@ -72,11 +94,18 @@ func (c *conn) shutdown(err error) {
 // are still handled and answered.
 func (c *conn) drain() {
 	c.draining.Store(true)
+	c.drainOnce.Do(func() { close(c.stopRead) })
 	_ = c.nc.SetReadDeadline(time.Now())
 }
 
 func (c *conn) serve() {
 	defer c.srv.wg.Done()
+	if c.srv.cfg.IdleTimeout > 0 {
+		c.touch()
+		c.idleMu.Lock()
+		c.idleTimer = c.srv.clock.AfterFunc(c.srv.cfg.IdleTimeout, c.checkIdle)
+		c.idleMu.Unlock()
+	}
 	writerDone := make(chan struct{})
 	go func() {
 		defer c.srv.wg.Done()
@@ -91,6 +120,20 @@ func (c *conn) serve() {
 		c.shutdown(err)
 	}
 	<-writerDone
+	c.stopIdle()
+	// Requests read and never answered give their memory back.
+	for done := false; !done; {
+		select {
+		case p, ok := <-c.queue:
+			if ok {
+				c.finish(p)
+			} else {
+				done = true
+			}
+		default:
+			done = true
+		}
+	}
 	c.srv.removeConn(c)
 
 	reason := context.Cause(c.ctx)
@@ -101,27 +144,105 @@ func (c *conn) serve() {
 }
 
 func (c *conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, 32<<10)
+	var src io.Reader = c.nc
+	if c.srv.cfg.IdleTimeout > 0 {
+		src = activityReader{c}
+	}
+	br := bufio.NewReaderSize(src, 32<<10)
 	for {
-		frame, err := ReadFrame(br, c.srv.cfg.MaxFrameBytes)
+		frame, err := readFrame(br, c.srv.cfg.MaxFrameBytes, c.growFrame)
+		charge := c.claim.done()
 		if err != nil {
+			c.srv.budget.release(charge)
 			return err
 		}
+		c.inFlight.Add(1)
 		var p pending
 		err = guard(func() (err error) {
 			p, err = handleFrame(c.ctx, frame, c.srv.h, c.info)
 			return err
 		})
+		p.charge = charge
 		if err != nil {
+			c.finish(p)
 			c.logPanic(err, "handling request")
 			return err
 		}
 		select {
 		case c.queue <- p:
 		case <-c.ctx.Done():
+			c.finish(p)
 			return context.Cause(c.ctx)
 		}
 	}
+}
+
+// growFrame charges n more bytes of the frame being read to the server's
+// budget, waiting (and so not reading) while it is spent. Waiting is not
+// idleness: the connection counts as busy meanwhile.
+func (c *conn) growFrame(n int) error {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	return c.claim.grow(c.ctx, c.stopRead, int64(n))
+}
+
+// finish is the end of a request read by this connection: answered, or
+// dropped with the connection. Its frame's memory goes back to the budget.
+func (c *conn) finish(p pending) {
+	c.srv.budget.release(p.charge)
+	c.touch()
+	c.inFlight.Add(-1)
+}
+
+// touch records activity for the idle timeout.
+func (c *conn) touch() {
+	if c.srv.cfg.IdleTimeout > 0 {
+		c.lastActive.Store(c.srv.clock.Now().UnixNano())
+	}
+}
+
+// checkIdle runs when the idle timer fires: it closes the connection if it
+// has been idle for Config.IdleTimeout, and otherwise arms the timer for
+// when it may be.
+func (c *conn) checkIdle() {
+	timeout := c.srv.cfg.IdleTimeout
+	idleFor := c.srv.clock.Now().Sub(time.Unix(0, c.lastActive.Load()))
+	busy := c.inFlight.Load() > 0
+	if !busy && idleFor >= timeout {
+		c.log.Debug("wire: closing idle connection", "idle", idleFor)
+		c.shutdown(ErrIdle)
+		return
+	}
+	next := timeout
+	if !busy {
+		next = timeout - idleFor
+	}
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	if c.idleTimer != nil { // not stopped
+		c.idleTimer = c.srv.clock.AfterFunc(next, c.checkIdle)
+	}
+}
+
+func (c *conn) stopIdle() {
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+		c.idleTimer = nil
+	}
+}
+
+// activityReader is the connection's socket, recording each read that
+// brings bytes as activity.
+type activityReader struct{ c *conn }
+
+func (r activityReader) Read(p []byte) (int, error) {
+	n, err := r.c.nc.Read(p)
+	if n > 0 {
+		r.c.touch()
+	}
+	return n, err
 }
 
 func (c *conn) writeLoop() error {
@@ -140,49 +261,11 @@ func (c *conn) writeLoop() error {
 		case <-c.ctx.Done():
 			return errWriterDone
 		}
-		if bw.Buffered() > 0 && !knownReady(p.reply) {
-			if err := bw.Flush(); err != nil {
-				return err
-			}
-		}
-		bp := respBufs.Get().(*[]byte)
-		buf := (*bp)[:0]
-		err := guard(func() error {
-			resp, err := p.reply.Wait()
-			if err != nil {
-				return fmt.Errorf("wire: reply to key %d correlation %d: %w", p.key, p.corr, err)
-			}
-			if resp == nil { // acks=0 produce: nothing is sent
-				return nil
-			}
-			if h, ok := p.reply.(SizeHinter); ok {
-				// One allocation of the right size, instead of append
-				// doubling its way to a large fetch response.
-				buf = slices.Grow(buf, h.SizeHint())
-			}
-			buf, err = appendResponse(buf, p.key, p.version, p.corr, resp)
-			if r, ok := p.reply.(Releaser); ok {
-				r.Release() // encoded: the response's buffers are free
-			}
-			return err
-		})
+		err := c.answer(bw, p)
+		c.finish(p)
 		if err != nil {
-			c.logPanic(err, "writing response")
-			// Responses already encoded answer earlier requests: send
-			// them (best effort) so that the client need not retry those.
-			bw.Flush()
 			return err
 		}
-		if len(buf) > 0 {
-			if _, err := bw.Write(buf); err != nil {
-				return err
-			}
-		}
-		// The buffer goes back to a pool shared by all connections, so a
-		// large fetch response's buffer is reused by the next one instead
-		// of being grown again, and an idle connection pins nothing.
-		*bp = buf[:0]
-		respBufs.Put(bp)
 		// Flush only when nothing else is queued, so that responses to
 		// pipelined requests leave in one write.
 		if len(c.queue) == 0 && bw.Buffered() > 0 {
@@ -191,6 +274,54 @@ func (c *conn) writeLoop() error {
 			}
 		}
 	}
+}
+
+// answer waits for p's response and writes it to bw.
+func (c *conn) answer(bw *bufio.Writer, p pending) error {
+	if bw.Buffered() > 0 && !knownReady(p.reply) {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+	bp := respBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	err := guard(func() error {
+		resp, err := p.reply.Wait()
+		if err != nil {
+			return fmt.Errorf("wire: reply to key %d correlation %d: %w", p.key, p.corr, err)
+		}
+		if resp == nil { // acks=0 produce: nothing is sent
+			return nil
+		}
+		if h, ok := p.reply.(SizeHinter); ok {
+			// One allocation of the right size, instead of append
+			// doubling its way to a large fetch response.
+			buf = slices.Grow(buf, h.SizeHint())
+		}
+		buf, err = appendResponse(buf, p.key, p.version, p.corr, resp)
+		if r, ok := p.reply.(Releaser); ok {
+			r.Release() // encoded: the response's buffers are free
+		}
+		return err
+	})
+	if err != nil {
+		c.logPanic(err, "writing response")
+		// Responses already encoded answer earlier requests: send
+		// them (best effort) so that the client need not retry those.
+		bw.Flush()
+		return err
+	}
+	if len(buf) > 0 {
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	// The buffer goes back to a pool shared by all connections, so a
+	// large fetch response's buffer is reused by the next one instead
+	// of being grown again, and an idle connection pins nothing.
+	*bp = buf[:0]
+	respBufs.Put(bp)
+	return nil
 }
 
 // respBufs holds response encoding buffers (*[]byte).

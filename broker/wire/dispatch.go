@@ -14,6 +14,7 @@ type pending struct {
 	version int16 // version to encode the response at
 	corr    int32
 	reply   Reply
+	charge  int64 // the frame's bytes charged to the server's budget
 }
 
 // handleFrame is the whole per-request path from a frame to the writer's

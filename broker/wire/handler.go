@@ -1,7 +1,10 @@
 // Package wire owns the Kafka wire protocol's framing: it accepts TCP
 // connections, reads size-prefixed frames, parses request headers (v1, and v2
 // for flexible versions, KIP-482), decodes bodies with kmsg, hands them to a
-// Handler, and writes responses back in request order.
+// Handler, and writes responses back in request order. It bounds what
+// clients can hold: connections (max.connections), their idle time
+// (connections.max.idle.ms) and the memory of requests being read and
+// answered (queued.max.request.bytes, taken only as bytes arrive).
 //
 // What a request means is not wire's business: that is the Handler's.
 package wire

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ordo-broker/ordo/broker/clock"
 )
 
 // ErrServerClosed is returned by Serve after Close, and is the cause of the
@@ -31,16 +33,49 @@ type Config struct {
 	// reads one request at a time per connection; clients pipeline a few
 	// (kgo up to 5 produce requests). 0 means DefaultMaxInFlight.
 	MaxInFlight int
+	// MaxConnections is Kafka's max.connections: while this many
+	// connections are open, a new one is accepted and closed at once, and
+	// a warning is logged (at most every refusedLogInterval, with how many
+	// were refused). Clients see the connection close and retry after
+	// their reconnect backoff. (Kafka's acceptor instead stops accepting
+	// until a connection closes, leaving new ones in the listen backlog;
+	// it closes at once only for max.connections.per.ip.) 0 means no
+	// limit.
+	MaxConnections int
+	// IdleTimeout is Kafka's connections.max.idle.ms: a connection that
+	// has no request in flight (read and not yet answered, including long
+	// polls and produces waiting for their fsync) and on which nothing
+	// was read or written for this long is closed. A client that stops in
+	// the middle of a frame is idle too. 0 means never.
+	IdleTimeout time.Duration
+	// QueuedMaxRequestBytes is Kafka's queued.max.request.bytes: the
+	// memory of request frames being read or handled, across all
+	// connections (see budget). When it is reached, connections stop
+	// reading until requests are answered. 0 means
+	// DefaultQueuedMaxRequestBytes; negative means no bound.
+	QueuedMaxRequestBytes int64
+	// Clock times idle connections and rate-limits the refusal warning.
+	// nil means the wall clock.
+	Clock clock.Clock
 	// Logger receives connection events: closes at debug level, panics
 	// at error level. nil means slog.Default().
 	Logger *slog.Logger
 }
 
+// ErrIdle is the reason a connection closed by Config.IdleTimeout was
+// closed.
+var ErrIdle = errors.New("wire: connection idle for longer than connections.max.idle.ms")
+
+// refusedLogInterval bounds how often MaxConnections refusals are logged.
+const refusedLogInterval = 10 * time.Second
+
 // Server accepts Kafka protocol connections and serves them with a Handler.
 type Server struct {
-	cfg Config
-	h   Handler
-	log *slog.Logger
+	cfg    Config
+	h      Handler
+	log    *slog.Logger
+	clock  clock.Clock
+	budget *budget
 
 	ctx    context.Context // parent of every connection's context
 	cancel context.CancelCauseFunc
@@ -50,6 +85,10 @@ type Server struct {
 	closed    bool
 	listeners []net.Listener
 	conns     map[*conn]struct{}
+	// refused counts connections refused by MaxConnections since the
+	// last warning, logged at refusedLogged.
+	refused       int
+	refusedLogged time.Time
 	// wg counts Serve loops and connection goroutines. Add happens only
 	// under mu while !closed, so it never races with Close's Wait.
 	wg sync.WaitGroup
@@ -66,16 +105,33 @@ func NewServer(cfg Config, h Handler) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.QueuedMaxRequestBytes == 0 {
+		cfg.QueuedMaxRequestBytes = DefaultQueuedMaxRequestBytes
+	}
+	cfg.Clock = clock.OrReal(cfg.Clock)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Server{
 		cfg:    cfg,
 		h:      h,
 		log:    cfg.Logger,
+		clock:  cfg.Clock,
+		budget: newBudget(cfg.QueuedMaxRequestBytes),
 		ctx:    ctx,
 		cancel: cancel,
 		conns:  make(map[*conn]struct{}),
 	}
 }
+
+// Connections is how many client connections are open.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// QueuedRequestBytes is the memory request frames hold now, being read or
+// waiting for their answer (bounded by Config.QueuedMaxRequestBytes).
+func (s *Server) QueuedRequestBytes() int64 { return s.budget.inUse() }
 
 // Addr is the address of the first listener passed to Serve, or nil.
 func (s *Server) Addr() net.Addr {
@@ -208,6 +264,16 @@ func (s *Server) startConn(nc net.Conn) {
 	defer s.mu.Unlock()
 	if s.closed {
 		nc.Close()
+		return
+	}
+	if max := s.cfg.MaxConnections; max > 0 && len(s.conns) >= max {
+		nc.Close()
+		s.refused++
+		if now := s.clock.Now(); now.Sub(s.refusedLogged) >= refusedLogInterval {
+			s.log.Warn("wire: too many connections (max.connections); closing new ones",
+				"max_connections", max, "refused_since_last_warning", s.refused)
+			s.refused, s.refusedLogged = 0, now
+		}
 		return
 	}
 	c := newConn(s, nc, s.nextID.Add(1))

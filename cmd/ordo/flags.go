@@ -49,6 +49,9 @@ var flagSpecs = []flagSpec{
 	{"flush-interval", "ORDO_FLUSH_INTERVAL", "DURATION", "how often topics with the interval flush policy are fsynced, e.g. 500ms, 1s"},
 	{"offsets-topic-partitions", "ORDO_OFFSETS_TOPIC_PARTITIONS", "N", "partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)"},
 	{"group-initial-rebalance-delay", "ORDO_GROUP_INITIAL_REBALANCE_DELAY", "DURATION", "how long a new group waits for more members before its first rebalance\n(group.initial.rebalance.delay.ms), e.g. 0s in tests"},
+	{"max-connections", "ORDO_MAX_CONNECTIONS", "N", "most client connections kept open; new ones past it are closed at once (max.connections);\n0 means three quarters of the open-file limit (ulimit -n), -1 no limit"},
+	{"connections-max-idle", "ORDO_CONNECTIONS_MAX_IDLE", "DURATION", "close a connection with no request in flight after this long without traffic\n(connections.max.idle.ms); 0 never closes idle connections"},
+	{"queued-max-request-bytes", "ORDO_QUEUED_MAX_REQUEST_BYTES", "BYTES", "memory requests may hold across all connections until answered; when spent, the broker\nstops reading until responses go out (queued.max.request.bytes); -1 no bound"},
 }
 
 // rawFlags holds the flag values before validation.
@@ -57,6 +60,8 @@ type rawFlags struct {
 	nodeID, numPartitions, offsetsParts  int64
 	autoCreate                           bool
 	flushInterval, rebalanceDelay        time.Duration
+	maxConns, queuedBytes                int64
+	maxIdle                              time.Duration
 }
 
 func newFlagSet(def broker.Config, raw *rawFlags) *flag.FlagSet {
@@ -72,6 +77,9 @@ func newFlagSet(def broker.Config, raw *rawFlags) *flag.FlagSet {
 	fs.DurationVar(&raw.flushInterval, "flush-interval", def.FlushInterval, "")
 	fs.Int64Var(&raw.offsetsParts, "offsets-topic-partitions", int64(def.OffsetsTopicPartitions), "")
 	fs.DurationVar(&raw.rebalanceDelay, "group-initial-rebalance-delay", def.GroupInitialRebalanceDelay, "")
+	fs.Int64Var(&raw.maxConns, "max-connections", int64(def.MaxConnections), "")
+	fs.DurationVar(&raw.maxIdle, "connections-max-idle", def.ConnectionsMaxIdle, "")
+	fs.Int64Var(&raw.queuedBytes, "queued-max-request-bytes", def.QueuedMaxRequestBytes, "")
 	return fs
 }
 
@@ -158,6 +166,23 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (options, e
 		return options{}, usagef("%s %v: must not be negative", src("group-initial-rebalance-delay"), raw.rebalanceDelay)
 	}
 	o.cfg.GroupInitialRebalanceDelay = raw.rebalanceDelay
+	if raw.maxConns < -1 || raw.maxConns > math.MaxInt32 {
+		return options{}, usagef("%s %d: must be -1 (no limit), 0 (from the open-file limit) or a number of connections up to %d",
+			src("max-connections"), raw.maxConns, math.MaxInt32)
+	}
+	o.cfg.MaxConnections = int(raw.maxConns)
+	switch {
+	case raw.maxIdle < 0:
+		return options{}, usagef("%s %v: must not be negative (0 never closes idle connections)", src("connections-max-idle"), raw.maxIdle)
+	case raw.maxIdle == 0:
+		o.cfg.ConnectionsMaxIdle = -1 // never: the Config's zero is the default
+	default:
+		o.cfg.ConnectionsMaxIdle = raw.maxIdle
+	}
+	if raw.queuedBytes == 0 || raw.queuedBytes < -1 {
+		return options{}, usagef("%s %d: must be a positive number of bytes, or -1 for no bound", src("queued-max-request-bytes"), raw.queuedBytes)
+	}
+	o.cfg.QueuedMaxRequestBytes = raw.queuedBytes
 	return o, nil
 }
 
