@@ -370,14 +370,14 @@ func advertised(advertise string, bound net.Addr) (string, int32, error) {
 // staticConfigs are the broker configs DescribeConfigs reports.
 func (c Config) staticConfigs(addr string) map[string]string {
 	m := map[string]string{
-		"node.id":                   strconv.Itoa(int(c.NodeID)),
-		"broker.id":                 strconv.Itoa(int(c.NodeID)),
-		"listeners":                 "PLAINTEXT://" + c.Listen,
-		"advertised.listeners":      "PLAINTEXT://" + addr,
-		"log.dirs":                  c.DataDir,
-		"num.partitions":            strconv.Itoa(int(c.DefaultPartitions)),
-		"auto.create.topics.enable": strconv.FormatBool(c.AutoCreateTopics),
-		"log.flush.interval.ms":     strconv.FormatInt(c.FlushInterval.Milliseconds(), 10),
+		"node.id":                         strconv.Itoa(int(c.NodeID)),
+		"broker.id":                       strconv.Itoa(int(c.NodeID)),
+		"listeners":                       "PLAINTEXT://" + c.Listen,
+		"advertised.listeners":            "PLAINTEXT://" + addr,
+		"log.dirs":                        c.DataDir,
+		"num.partitions":                  strconv.Itoa(int(c.DefaultPartitions)),
+		"auto.create.topics.enable":       strconv.FormatBool(c.AutoCreateTopics),
+		"log.flush.scheduler.interval.ms": strconv.FormatInt(c.FlushInterval.Milliseconds(), 10),
 
 		"offsets.topic.num.partitions":     strconv.Itoa(int(c.OffsetsTopicPartitions)),
 		"group.initial.rebalance.delay.ms": strconv.FormatInt(c.GroupInitialRebalanceDelay.Milliseconds(), 10),
