@@ -223,8 +223,7 @@ func TestOnlyTheControllerProposes(t *testing.T) {
 // catches up once healed. What was committed before is kept.
 func TestControllerFailOverOnPartition(t *testing.T) {
 	c := newTestCluster(t, 3)
-	old := c.controller()
-	require.NoError(t, old.Propose(ctx(t), createTopic("before")))
+	old := c.propose(createTopic("before"))
 	oldID := old.cfg.NodeID
 
 	c.net.Isolate(oldID)
