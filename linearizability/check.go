@@ -89,8 +89,12 @@ func (r Report) WriteSummary(w io.Writer) {
 }
 
 func (r LinReport) writeSummary(w io.Writer, verdict func(bool) string, extra string) {
-	fmt.Fprintf(w, "porcupine %s: %s  result=%s operations=%d partitions=%d time=%s%s\n",
-		r.Name, verdict(r.OK()), r.Result, r.Ops, r.Partitions, r.Elapsed.Round(time.Millisecond), extra)
+	segments := ""
+	if r.Segments > 0 {
+		segments = fmt.Sprintf(" segments=%d", r.Segments)
+	}
+	fmt.Fprintf(w, "porcupine %s: %s  result=%s operations=%d partitions=%d%s time=%s%s\n",
+		r.Name, verdict(r.OK()), r.Result, r.Ops, r.Partitions, segments, r.Elapsed.Round(time.Millisecond), extra)
 	if r.Result == porcupine.Unknown {
 		fmt.Fprintf(w, "  timed out after %s: the history is too hard to check in time, which fails the run\n", r.Timeout)
 	}

@@ -32,7 +32,7 @@ func produce(client int, call, ret int64, v string, off int64) linearizability.O
 
 func latest(client int, call, ret int64, hw int64) linearizability.Op {
 	return linearizability.Op{Client: client, Kind: linearizability.KindListOffsets, Call: call, Return: ret, Outcome: linearizability.OK,
-		Topic: "t", Spec: linearizability.SpecLatest, Offset: hw}
+		Topic: "t", Spec: linearizability.SpecLatest, Offset: hw, Linearizable: true}
 }
 
 func TestCleanHistoryExitsZero(t *testing.T) {
