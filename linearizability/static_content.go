@@ -49,23 +49,6 @@ func duplicates(f *partitionFacts, compacted bool) []Anomaly {
 	return out
 }
 
-// definiteErrorsVisible (G1a): a value whose produce definitely failed, read
-// anyway. Values are unique per partition in a workload, so one that a
-// failed produce and another produce both sent is not judged.
-func definiteErrorsVisible(h History, f *partitionFacts) []Anomaly {
-	var out []Anomaly
-	for _, v := range sortedKeys(f.produced) {
-		prods := f.produced[v]
-		if len(prods) != 1 || h[prods[0]].Outcome != Fail || len(f.readBy[v]) == 0 {
-			continue
-		}
-		out = append(out, Anomaly{Name: G1a, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: minOffset(f.seenAt[v]), Value: v,
-			Ops:    uniqueSorted(append([]int{prods[0]}, f.readBy[v]...)),
-			Detail: fmt.Sprintf("value %q failed definitely (%s) but was read", v, h[prods[0]].Error)})
-	}
-	return out
-}
-
 // lostAndUnseen: acknowledged values nobody read. Below the highest offset
 // read (and not below the lowest: a reader that started later never passed
 // there) it is a lost write; otherwise, once a complete drain passed, it is
