@@ -2,49 +2,57 @@ package linearizability
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // valueIndex is what the whole history says of each value, across
 // partitions: who sent it where, and where it was found. Values are unique
-// per run in the workloads, so a value is one write.
-type valueIndex struct {
-	produced map[string][]int                      // value → produce ops, any partition, in history order
-	sentTo   map[string]map[TopicPartition]bool    // value → partitions a produce sent it to
-	foundIn  map[string][]TopicPartition           // value → partitions holding it (acks or reads), in order
-	readIn   map[string]map[TopicPartition][]int   // value → partition → read ops that returned it there
-	places   map[string]map[TopicPartition][]int64 // value → partition → offsets holding it
+// per run in the workloads, so a value is one write. What happened to a
+// value inside one partition is in that partition's facts.
+type valueIndex map[string]*valueFacts
+
+type valueFacts struct {
+	produced []int            // produce ops, any partition, in history order
+	sentTo   []TopicPartition // partitions a produce sent it to, in order
+	foundIn  []TopicPartition // partitions holding it (acks or reads), in order
+	readIn   []TopicPartition // partitions where a read returned it, in order
 }
 
-func indexValues(facts map[TopicPartition]*partitionFacts) *valueIndex {
-	x := &valueIndex{produced: map[string][]int{}, sentTo: map[string]map[TopicPartition]bool{},
-		foundIn: map[string][]TopicPartition{}, readIn: map[string]map[TopicPartition][]int{},
-		places: map[string]map[TopicPartition][]int64{}}
+func (vf *valueFacts) sent(tp TopicPartition) bool {
+	return vf != nil && slices.Contains(vf.sentTo, tp)
+}
+
+func indexValues(facts map[TopicPartition]*partitionFacts) valueIndex {
+	x := valueIndex{}
+	get := func(v string) *valueFacts {
+		vf := x[v]
+		if vf == nil {
+			vf = &valueFacts{}
+			x[v] = vf
+		}
+		return vf
+	}
 	for _, f := range sortedPartitions(facts) {
 		for v, ops := range f.produced {
-			x.produced[v] = append(x.produced[v], ops...)
-			if x.sentTo[v] == nil {
-				x.sentTo[v] = map[TopicPartition]bool{}
-			}
-			x.sentTo[v][f.tp] = true
+			vf := get(v)
+			vf.produced = append(vf.produced, ops...)
+			vf.sentTo = append(vf.sentTo, f.tp)
 		}
-		for v, at := range f.seenAt {
-			x.foundIn[v] = append(x.foundIn[v], f.tp)
-			if x.places[v] == nil {
-				x.places[v] = map[TopicPartition][]int64{}
-			}
-			x.places[v][f.tp] = sortedOffsets(at)
+		for v := range f.seenAt {
+			vf := get(v)
+			vf.foundIn = append(vf.foundIn, f.tp)
 		}
-		for v, ops := range f.readBy {
-			if x.readIn[v] == nil {
-				x.readIn[v] = map[TopicPartition][]int{}
-			}
-			x.readIn[v][f.tp] = ops
+		for v := range f.readBy {
+			vf := get(v)
+			vf.readIn = append(vf.readIn, f.tp)
 		}
 	}
-	for _, ops := range x.produced {
-		sort.Ints(ops)
+	for _, vf := range x {
+		if len(vf.sentTo) > 1 {
+			sort.Ints(vf.produced)
+		}
 	}
 	return x
 }
@@ -53,26 +61,28 @@ func indexValues(facts map[TopicPartition]*partitionFacts) *valueIndex {
 // failed, read anyway — in the partition it was sent to or in another.
 // A value that another produce also sent (a failed attempt and a
 // successful one) is not judged.
-func definiteErrorsVisible(h History, facts map[TopicPartition]*partitionFacts, x *valueIndex) []Anomaly {
+func definiteErrorsVisible(h History, facts map[TopicPartition]*partitionFacts, x valueIndex) []Anomaly {
 	var out []Anomaly
-	for _, v := range sortedKeys(x.produced) {
-		prods := x.produced[v]
-		failed := true
-		for _, i := range prods {
-			failed = failed && h[i].Outcome == Fail
-		}
-		if !failed || len(x.readIn[v]) == 0 {
+	for _, v := range sortedKeys(x) {
+		vf := x[v]
+		if len(vf.produced) == 0 || len(vf.readIn) == 0 {
 			continue
 		}
-		tps := partitionsOf(x.readIn[v])
-		tp := tps[0]
-		ops := append([]int(nil), prods...)
-		for _, t := range tps {
-			ops = append(ops, x.readIn[v][t]...)
+		failed := true
+		for _, i := range vf.produced {
+			failed = failed && h[i].Outcome == Fail
 		}
-		detail := fmt.Sprintf("value %q failed definitely (%s) but was read", v, h[prods[0]].Error)
-		if !x.sentTo[v][tp] || len(tps) > 1 {
-			detail += fmt.Sprintf(" in %s (sent to %s)", joinPartitions(tps), joinPartitions(sortedSet(x.sentTo[v])))
+		if !failed {
+			continue
+		}
+		tp := vf.readIn[0]
+		ops := append([]int(nil), vf.produced...)
+		for _, t := range vf.readIn {
+			ops = append(ops, facts[t].readBy[v]...)
+		}
+		detail := fmt.Sprintf("value %q failed definitely (%s) but was read", v, h[vf.produced[0]].Error)
+		if !vf.sent(tp) || len(vf.readIn) > 1 {
+			detail += fmt.Sprintf(" in %s (sent to %s)", joinPartitions(vf.readIn), joinPartitions(vf.sentTo))
 		}
 		out = append(out, Anomaly{Name: G1a, Topic: tp.Topic, Partition: tp.Partition, Offset: minOffset(facts[tp].seenAt[v]), Value: v,
 			Ops: uniqueSorted(ops), Detail: detail})
@@ -83,34 +93,34 @@ func definiteErrorsVisible(h History, facts map[TopicPartition]*partitionFacts, 
 // duplicatesAcross: one value at offsets in two partitions or more,
 // though it was not sent to each of them (a value sent to two partitions
 // may be in both). Duplicates inside one partition are duplicates().
-func duplicatesAcross(facts map[TopicPartition]*partitionFacts, x *valueIndex, compacted func(string) bool) []Anomaly {
+func duplicatesAcross(facts map[TopicPartition]*partitionFacts, x valueIndex, compacted func(string) bool) []Anomaly {
 	var out []Anomaly
-	for _, v := range sortedKeys(x.foundIn) {
-		tps := x.foundIn[v]
-		if len(tps) < 2 {
+	for v, vf := range x {
+		if len(vf.foundIn) < 2 {
 			continue
 		}
 		unsent := false
 		tomb := false
-		for _, tp := range tps {
-			unsent = unsent || !x.sentTo[v][tp]
+		for _, tp := range vf.foundIn {
+			unsent = unsent || !vf.sent(tp)
 			tomb = tomb || v == "" && compacted(tp.Topic)
 		}
 		if !unsent || tomb {
 			continue
 		}
 		var ops []int
-		parts := make([]string, len(tps))
-		for i, tp := range tps {
-			parts[i] = fmt.Sprintf("%s@%v", tp, x.places[v][tp])
+		parts := make([]string, len(vf.foundIn))
+		for i, tp := range vf.foundIn {
+			parts[i] = fmt.Sprintf("%s@%v", tp, sortedOffsets(facts[tp].seenAt[v]))
 			for _, oops := range facts[tp].seenAt[v] {
 				ops = append(ops, oops...)
 			}
 		}
-		tp := tps[0]
-		out = append(out, Anomaly{Name: Duplicate, Topic: tp.Topic, Partition: tp.Partition, Offset: x.places[v][tp][0], Value: v,
-			Ops: uniqueSorted(ops), Detail: fmt.Sprintf("value %q in %d partitions: %s", v, len(tps), strings.Join(parts, ", "))})
+		tp := vf.foundIn[0]
+		out = append(out, Anomaly{Name: Duplicate, Topic: tp.Topic, Partition: tp.Partition, Offset: minOffset(facts[tp].seenAt[v]), Value: v,
+			Ops: uniqueSorted(ops), Detail: fmt.Sprintf("value %q in %d partitions: %s", v, len(vf.foundIn), strings.Join(parts, ", "))})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
 	return out
 }
 
@@ -119,12 +129,13 @@ func duplicatesAcross(facts map[TopicPartition]*partitionFacts, x *valueIndex, c
 // (wrong-partition). Anomalies when the history declares every producer
 // recorded; otherwise the count is returned for a note (they are judged
 // as writes of unrecorded clients).
-func unsentValues(facts map[TopicPartition]*partitionFacts, x *valueIndex, declared bool) ([]Anomaly, int) {
+func unsentValues(facts map[TopicPartition]*partitionFacts, x valueIndex, declared bool) ([]Anomaly, int) {
 	var out []Anomaly
 	n := 0
 	for _, f := range sortedPartitions(facts) {
 		for _, v := range sortedKeys(f.readBy) {
-			if x.sentTo[v][f.tp] {
+			vf := x[v]
+			if vf.sent(f.tp) {
 				continue
 			}
 			n++
@@ -133,12 +144,12 @@ func unsentValues(facts map[TopicPartition]*partitionFacts, x *valueIndex, decla
 			}
 			a := Anomaly{Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: minOffset(f.seenAt[v]), Value: v}
 			reads := uniqueSorted(f.readBy[v])
-			if len(x.produced[v]) == 0 {
+			if len(vf.produced) == 0 {
 				a.Name, a.Ops = PhantomValue, reads
 				a.Detail = fmt.Sprintf("value %q was read at offsets %v, but no recorded producer sent it", v, sortedOffsets(f.seenAt[v]))
 			} else {
-				a.Name, a.Ops = WrongPartition, uniqueSorted(append(append([]int(nil), x.produced[v]...), reads...))
-				a.Detail = fmt.Sprintf("value %q was read at offsets %v, but recorded producers sent it only to %s", v, sortedOffsets(f.seenAt[v]), joinPartitions(sortedSet(x.sentTo[v])))
+				a.Name, a.Ops = WrongPartition, uniqueSorted(append(append([]int(nil), vf.produced...), reads...))
+				a.Detail = fmt.Sprintf("value %q was read at offsets %v, but recorded producers sent it only to %s", v, sortedOffsets(f.seenAt[v]), joinPartitions(vf.sentTo))
 			}
 			out = append(out, a)
 		}
@@ -148,14 +159,15 @@ func unsentValues(facts map[TopicPartition]*partitionFacts, x *valueIndex, decla
 
 // futureReads: a read returned a value before any produce of it was
 // called. One anomaly per value and partition, at the earliest such read.
-func futureReads(h History, facts map[TopicPartition]*partitionFacts, x *valueIndex) []Anomaly {
+func futureReads(h History, facts map[TopicPartition]*partitionFacts, x valueIndex) []Anomaly {
 	var out []Anomaly
 	for _, f := range sortedPartitions(facts) {
 		for _, v := range sortedKeys(f.readBy) {
-			prods := x.produced[v]
-			if len(prods) == 0 {
+			vf := x[v]
+			if len(vf.produced) == 0 {
 				continue
 			}
+			prods := vf.produced
 			first := prods[0]
 			for _, i := range prods {
 				if h[i].Call < h[first].Call {
@@ -223,26 +235,6 @@ func fetchBounds(h History, compacted func(string) bool) []Anomaly {
 		}
 	}
 	return out
-}
-
-func partitionsOf[V any](m map[TopicPartition]V) []TopicPartition {
-	out := make([]TopicPartition, 0, len(m))
-	for tp := range m {
-		out = append(out, tp)
-	}
-	sortPartitions(out)
-	return out
-}
-
-func sortedSet(m map[TopicPartition]bool) []TopicPartition { return partitionsOf(m) }
-
-func sortPartitions(tps []TopicPartition) {
-	sort.Slice(tps, func(i, j int) bool {
-		if tps[i].Topic != tps[j].Topic {
-			return tps[i].Topic < tps[j].Topic
-		}
-		return tps[i].Partition < tps[j].Partition
-	})
 }
 
 func joinPartitions(tps []TopicPartition) string {
