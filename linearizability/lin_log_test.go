@@ -48,7 +48,7 @@ func referenceLogModel(seen map[TopicPartition]map[int64]string) porcupine.Model
 
 func referenceLogCheck(h History, timeout time.Duration) porcupine.CheckResult {
 	facts := factsOf(h)
-	appends, _ := resolveAppends(h, facts)
+	appends, _ := resolveAppends(h, facts, func(string) bool { return false })
 	type in = refInput
 	var ops []porcupine.Operation
 	for _, a := range appends {

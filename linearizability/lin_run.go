@@ -126,7 +126,7 @@ const (
 )
 
 func checkLog(h History, facts map[TopicPartition]*partitionFacts, anomalies []Anomaly, opts Options) (LinReport, Resolution) {
-	appends, res := resolveAppends(h, facts)
+	appends, res := resolveAppends(h, facts, opts.compacted)
 	parts := logPartitions(h, appends)
 	model := logModel(readValues(facts))
 	model.Partition = partitionBy(func(in any) any {
