@@ -113,7 +113,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		cfg.Group = &g
 	}
-	rec := recorder.New(cfg.History)
+	// Every producer of the topic is one of ours: a value we did not send
+	// is an anomaly.
+	rec := recorder.New(cfg.History, recorder.AllProducersRecorded(fmt.Sprintf("workload topic %s seed %d", cfg.Topic, cfg.Seed)))
 	setup, err := newClient(cfg)
 	if err != nil {
 		return Result{}, err
