@@ -195,33 +195,31 @@ func TestManyUnresolvedAppendsCheck(t *testing.T) {
 	}
 }
 
-// unresolvedHistory: 16 clients on one partition. Each sends n/16
-// produces that time out (half of them took effect), and between them
-// acknowledged produces and latest-offset reads, all overlapping; no
-// drain. With legal false, a last read reports one less than the log
-// held once every acknowledged produce had returned.
+// unresolvedHistory is what a crash leaves: n produces of 16 clients were
+// in flight when it struck, all timed out, and half of them took effect
+// (no read found them, and there is no drain); then acknowledged produces
+// and latest-offset reads go on, overlapping each other. With legal
+// false, a last read reports one less than the log held once every
+// acknowledged produce had returned.
 func unresolvedHistory(n int, legal bool) History {
 	var ops []Op
-	end := int64(0)
-	t := int64(0)
 	for i := range n {
-		c := i % 16
-		// A long indeterminate produce, applied when i is even.
-		ops = append(ops, Op{Client: c, Kind: KindProduce, Call: t, Return: t + 100_000, Outcome: Info, Topic: "t",
+		ops = append(ops, Op{Client: i % 16, Kind: KindProduce, Call: int64(i), Return: 100_000 + int64(i), Outcome: Info, Topic: "t",
 			Values: []string{fmt.Sprintf("u%d", i)}, Error: "timeout"})
-		if i%2 == 0 {
-			end++
-		}
-		// An acknowledged produce and a read, overlapping the next ones.
-		ops = append(ops, Op{Client: 16 + c, Kind: KindProduce, Call: t + 1, Return: t + 30, Outcome: OK, Topic: "t",
-			Values: []string{fmt.Sprintf("a%d", i)}, Offsets: []int64{end}})
+	}
+	end := int64(n / 2)
+	t := int64(1000)
+	for j := range 32 {
+		ops = append(ops, Op{Client: 16 + j%16, Kind: KindProduce, Call: t, Return: t + 30, Outcome: OK, Topic: "t",
+			Values: []string{fmt.Sprintf("a%d", j)}, Offsets: []int64{end}})
 		end++
-		ops = append(ops, Op{Client: 32 + c, Kind: KindListOffsets, Call: t + 5, Return: t + 40, Outcome: OK, Topic: "t",
+		ops = append(ops, Op{Client: 32 + j%16, Kind: KindListOffsets, Call: t + 5, Return: t + 40, Outcome: OK, Topic: "t",
 			Spec: SpecLatest, Offset: end, Linearizable: true})
 		t += 20
 	}
 	// A last read once every acknowledged produce returned: the log holds
-	// at least end records (more if late indeterminate ones landed).
+	// at least end records (more if the other indeterminate ones landed
+	// late).
 	hw := end
 	if !legal {
 		hw = end - 1
