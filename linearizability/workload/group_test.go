@@ -104,7 +104,8 @@ func TestLiveGroupWorkload(t *testing.T) {
 			var sb strings.Builder
 			rep.WriteSummary(&sb)
 			t.Log("\n" + sb.String())
-			require.Empty(t, rep.Static.Notes, "every partition was drained completely")
+			require.Empty(t, rep.Invalid, "every partition was drained completely (verdict INVALID otherwise)")
+			require.Empty(t, rep.Static.Notes)
 			require.True(t, rep.OK(), "history kept at %s", path)
 			require.Greater(t, rep.Offsets.Ops, 100)
 			judged := rep.Static.Group
