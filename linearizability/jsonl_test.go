@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -59,4 +60,21 @@ func TestDeclarationRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, h, back)
 	require.True(t, back.ProducersRecorded())
+}
+
+// The example history of the README reads and passes.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "```json\n")
+	require.True(t, ok)
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	h, err := ReadHistory(strings.NewReader(example))
+	require.NoError(t, err)
+	require.True(t, h.ProducersRecorded())
+	rep := Check(h, Options{})
+	var sb strings.Builder
+	rep.WriteSummary(&sb)
+	require.Equal(t, VerdictPass, rep.Verdict(), sb.String())
 }
