@@ -226,6 +226,9 @@ func plantedCases() []plantedCase {
 				d[1].Complete = false
 				return cat(writes(0, 0, 1), seek(2, 0, 0, 0), poll(2, 20, 40, rec(0, 0, "a0"), rec(0, 1, "a1")), d)
 			}()),
+		invalid("drain-not-final", "a producer was still writing when the drain began",
+			cat(writes(0, 0, 0), prod(1, 0, 90, 150, "a1", 1), seek(2, 0, 0, 0), poll(2, 20, 40, rec(0, 0, "a0")),
+				drained(5, 0, 100, 0, 1, rec(0, 0, "a0")))),
 		invalid("drain-short", "the drain says it is complete, but its reads stop at offset 0 of 2",
 			cat(writes(0, 0, 1), seek(2, 0, 0, 0), poll(2, 20, 40, rec(0, 0, "a0"), rec(0, 1, "a1")),
 				drained(5, 0, 100, 0, 2, rec(0, 0, "a0")))),

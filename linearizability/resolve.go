@@ -43,8 +43,8 @@ type logAppend struct {
 //     anyway) appends there, returning when the first read that saw it
 //     there returned; the static checker judges whether it should be;
 //   - an indeterminate record no read found is dropped if its partition
-//     had a complete drain that reads every offset it could have taken,
-//     and left open otherwise. It could only have taken an offset at or
+//     had a complete drain, begun after the produce returned, that reads
+//     every offset it could have taken, and left open otherwise. It could only have taken an offset at or
 //     above the log end at its call, which is at least the highest end
 //     an operation that returned before the call showed; if that is at or
 //     above the drain's log start, and the topic is not compacted (the
@@ -108,7 +108,7 @@ func resolveAppends(h History, facts map[TopicPartition]*partitionFacts, compact
 			case op.Outcome == OK || op.Outcome == Fail:
 			case found:
 				res.Resolved++
-			case f.completeDrain() && !compacted(op.Topic) && floors[op.tp()].before(op.Call) >= f.drain.LogStartOffset:
+			case f.completeDrain() && op.Return < f.drain.Call && !compacted(op.Topic) && floors[op.tp()].before(op.Call) >= f.drain.LogStartOffset:
 				res.Dropped++
 			case len(f.seenAt[v]) > 0:
 				// Another produce of the same value claimed what reads found.

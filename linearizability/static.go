@@ -33,7 +33,7 @@ func checkStatic(h History, facts map[TopicPartition]*partitionFacts, opts Optio
 		compacted := opts.compacted(f.tp.Topic)
 		out = append(out, inconsistentOffsets(f)...)
 		out = append(out, duplicates(f, compacted)...)
-		out = append(out, lostAndUnseen(f, compacted)...)
+		out = append(out, lostAndUnseen(h, f, compacted)...)
 		out = append(out, logTruncation(f)...)
 		if !compacted {
 			drainHoles(f, holes)

@@ -23,12 +23,20 @@ const (
 // that did not reach its high watermark, by its own account (Complete
 // false) or by its reads (on a topic that is not compacted, where offsets
 // are dense, the drain's reads must reach the offset below its high
-// watermark).
+// watermark); a drain that is not final, begun before a produce to its
+// partition returned.
 func invalidity(h History, facts map[TopicPartition]*partitionFacts, opts Options) []string {
 	ops := 0
+	lastProduce := map[TopicPartition]*Op{}
 	for i := range h {
-		if k := h[i].Kind; k != KindHistory && k != KindFault {
+		op := &h[i]
+		if k := op.Kind; k != KindHistory && k != KindFault {
 			ops++
+		}
+		if op.Kind == KindProduce {
+			if p := lastProduce[op.tp()]; p == nil || op.Return > p.Return {
+				lastProduce[op.tp()] = op
+			}
 		}
 	}
 	if ops == 0 {
@@ -37,6 +45,11 @@ func invalidity(h History, facts map[TopicPartition]*partitionFacts, opts Option
 	var out []string
 	for _, f := range sortedPartitions(facts) {
 		d := f.drain
+		switch p := lastProduce[f.tp]; {
+		case d != nil && p != nil && p.Return > d.Call:
+			out = append(out, fmt.Sprintf("%s's final drain began (at %d) before op %d, a produce to it, returned (at %d): it is not final", f.tp, d.Call, p.Index, p.Return))
+			continue
+		}
 		switch {
 		case d == nil:
 			out = append(out, fmt.Sprintf("%s has no final drain", f.tp))
