@@ -80,6 +80,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	compacted := fs.String("compacted", "", "comma-separated compacted topics: offset holes are expected there")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ordo-check HISTORY.jsonl [--out DIR] [--timeout 30s] [--compacted TOPIC,...]")
+		fmt.Fprintln(stderr, "exit status: 0 PASS, 1 FAIL, 3 INVALID (no operations, or no complete final drain), 2 bad input")
 		fs.PrintDefaults()
 	}
 	var positional []string
