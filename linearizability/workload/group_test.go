@@ -182,9 +182,12 @@ func TestLiveGroupRewindIsCaught(t *testing.T) {
 // traffic and the group activity TestLiveGroupWorkload requires, with a
 // margin.
 func groupAtWork(h lin.History) bool {
-	var produces, revokes, memberFetches, memberCommits int
+	var produces, revokes, memberFetches, memberCommits, registerOps int
 	members, gens := map[int]bool{}, map[int32]bool{}
 	for _, op := range h {
+		if (op.Kind == lin.KindCommit || op.Kind == lin.KindFetchOffset) && op.Outcome == lin.OK {
+			registerOps++
+		}
 		switch op.Kind {
 		case lin.KindProduce:
 			produces++
@@ -203,7 +206,8 @@ func groupAtWork(h lin.History) bool {
 			}
 		}
 	}
-	return produces > 250 && len(members) >= 4 && len(gens) >= 3 && revokes > 3 && memberFetches > 3 && memberCommits > 60
+	return produces > 250 && len(members) >= 4 && len(gens) >= 3 && revokes > 3 && memberFetches > 3 && memberCommits > 60 &&
+		registerOps > 120
 }
 
 func sortedNames(m map[string]int) []string {
