@@ -152,7 +152,8 @@ func check(t *testing.T, name string, res workload.Result, visualize bool) lin.R
 // partition drained completely.
 func requirePass(t *testing.T, rep lin.Report) {
 	t.Helper()
-	require.Empty(t, rep.Static.Notes, "every partition was drained completely")
+	require.Empty(t, rep.Invalid, "every partition was drained completely (verdict INVALID otherwise)")
+	require.Empty(t, rep.Static.Notes)
 	require.True(t, rep.OK(), "static %v, log %s, offsets %s", rep.Static.Counts, rep.Log.Result, rep.Offsets.Result)
 }
 
@@ -184,7 +185,7 @@ func TestSlowFsync(t *testing.T) {
 // lost-write; and its offset holds another value: inconsistent-offsets.
 func TestPlantedAckWithoutAppend(t *testing.T) {
 	rep := run(t, false, fault{failpoints.AckWithoutAppend, "10%return(true)"})
-	require.False(t, rep.OK())
+	require.Equal(t, lin.VerdictFail, rep.Verdict(), "a planted bug fails the run (not merely INVALID)")
 	require.Positive(t, rep.Static.Counts[lin.LostWrite], "lost-write: %v", rep.Static.Counts)
 	require.Positive(t, rep.Static.Counts[lin.InconsistentOffsets], "inconsistent-offsets: %v", rep.Static.Counts)
 }
@@ -206,7 +207,7 @@ func TestPlantedSkipIdempotenceCheck(t *testing.T) {
 	rep := run(t, false,
 		fault{failpoints.ProduceDropResponse, "5%return(true)"},
 		fault{failpoints.SkipIdempotenceCheck, "return(true)"})
-	require.False(t, rep.OK())
+	require.Equal(t, lin.VerdictFail, rep.Verdict(), "a planted bug fails the run (not merely INVALID)")
 	require.Positive(t, rep.Static.Counts[lin.Duplicate], "duplicate: %v", rep.Static.Counts)
 }
 
@@ -216,6 +217,6 @@ func TestPlantedSkipIdempotenceCheck(t *testing.T) {
 // really is, duplicate).
 func TestPlantedReuseOffsets(t *testing.T) {
 	rep := run(t, false, fault{failpoints.ReuseOffsets, "10%return(true)"})
-	require.False(t, rep.OK())
+	require.Equal(t, lin.VerdictFail, rep.Verdict(), "a planted bug fails the run (not merely INVALID)")
 	require.Positive(t, rep.Static.Counts[lin.InconsistentOffsets], "inconsistent-offsets: %v", rep.Static.Counts)
 }

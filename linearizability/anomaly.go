@@ -11,7 +11,8 @@ import (
 const (
 	// InconsistentOffsets: one offset holds two values.
 	InconsistentOffsets = "inconsistent-offsets"
-	// Duplicate: one value at two offsets of a partition.
+	// Duplicate: one value at two offsets of a partition, or at offsets in
+	// two partitions when it was not sent to each of them.
 	Duplicate = "duplicate"
 	// LostWrite: an acknowledged value, at an offset below the highest
 	// offset anyone read, was never read.
@@ -19,8 +20,29 @@ const (
 	// Unseen: acknowledged values still unread after a complete final drain.
 	Unseen = "unseen"
 	// G1a (definite-error-visible): a write that definitely failed is
-	// visible.
+	// visible, in the partition it was sent to or in any other.
 	G1a = "G1a"
+	// PhantomValue: a read returned a value that no recorded producer
+	// sent. Judged only when the history declares every producer recorded
+	// (History.ProducersRecorded); otherwise such a value is taken for an
+	// unrecorded client's write.
+	PhantomValue = "phantom-value"
+	// WrongPartition: a read returned, in one partition, a value that
+	// recorded producers sent only to others. Judged only when the
+	// history declares every producer recorded.
+	WrongPartition = "wrong-partition"
+	// FutureRead: a read returned a value before any produce of it was
+	// called: it cannot have been written yet.
+	FutureRead = "future-read"
+	// UncommittedRead: a fetch (or a poll) returned a record at or above
+	// the high watermark it reported with it: a record that was not
+	// committed, which Kafka never serves to consumers.
+	UncommittedRead = "uncommitted-read"
+	// EmptyFetch: a fetch from an offset at or above the log start and
+	// below the high watermark it reported returned no record, though
+	// every offset below the high watermark holds one (not judged on
+	// compacted topics, whose cleaned offsets hold none).
+	EmptyFetch = "empty-fetch"
 	// PollSkip: between two polls a consumer jumped over offsets that hold
 	// values. IntPollSkip: the same inside one poll or fetch.
 	PollSkip    = "poll-skip"
@@ -68,6 +90,7 @@ const (
 // AnomalyNames lists every name the static checker reports.
 var AnomalyNames = []string{
 	InconsistentOffsets, Duplicate, LostWrite, Unseen, G1a,
+	PhantomValue, WrongPartition, FutureRead, UncommittedRead, EmptyFetch,
 	PollSkip, IntPollSkip, NonmonotonicPoll, IntNonmonotonicPoll,
 	NonmonotonicSend, IntNonmonotonicSend, OffsetHole, LogTruncation,
 	CommittedOffsetRegression, GroupResumeSkip, GroupRewind, DualOwnership,

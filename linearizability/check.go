@@ -41,24 +41,41 @@ type Report struct {
 	Log        LinReport
 	Resolution Resolution
 	Offsets    LinReport
+	// Invalid lists why the history cannot prove a run correct (empty, a
+	// partition without a complete final drain): see VerdictInvalid.
+	Invalid []string
 }
 
-// OK reports whether every checker passed.
-func (r Report) OK() bool { return r.Static.OK() && r.Log.OK() && r.Offsets.OK() }
+// Verdict is FAIL when a checker found an anomaly or could not finish,
+// else INVALID when the history is incomplete, else PASS.
+func (r Report) Verdict() Verdict {
+	switch {
+	case !r.Static.OK() || !r.Log.OK() || !r.Offsets.OK():
+		return VerdictFail
+	case len(r.Invalid) > 0:
+		return VerdictInvalid
+	}
+	return VerdictPass
+}
+
+// OK reports whether the verdict is PASS: every checker passed on a
+// complete history.
+func (r Report) OK() bool { return r.Verdict() == VerdictPass }
 
 // Check runs every checker: the static pass first, then porcupine on the
 // logs and on committed offsets, whose visualizations carry the static
-// anomalies as annotations.
+// anomalies as annotations; and judges whether the history is complete
+// enough to pass (Invalid).
 func Check(h History, opts Options) Report {
 	facts := factsOf(h)
-	rep := Report{Ops: len(h), Static: checkStatic(h, facts, opts)}
+	rep := Report{Ops: len(h), Static: checkStatic(h, facts, opts), Invalid: invalidity(h, facts, opts)}
 	rep.Log, rep.Resolution = checkLog(h, facts, rep.Static.Anomalies, opts)
 	rep.Offsets = checkCommittedOffsets(h, rep.Static.Anomalies, opts)
 	return rep
 }
 
-// WriteSummary prints a verdict per checker with its counts, then every
-// anomaly, one a line.
+// WriteSummary prints a verdict per checker with its counts, every anomaly
+// and every reason the history is invalid, one a line, then the verdict.
 func (r Report) WriteSummary(w io.Writer) {
 	verdict := func(ok bool) string {
 		if ok {
@@ -86,11 +103,19 @@ func (r Report) WriteSummary(w io.Writer) {
 	for _, a := range r.Static.Anomalies {
 		fmt.Fprintf(w, "anomaly: %s\n", a)
 	}
+	for _, why := range r.Invalid {
+		fmt.Fprintf(w, "invalid: %s\n", why)
+	}
+	fmt.Fprintf(w, "verdict: %s\n", r.Verdict())
 }
 
 func (r LinReport) writeSummary(w io.Writer, verdict func(bool) string, extra string) {
-	fmt.Fprintf(w, "porcupine %s: %s  result=%s operations=%d partitions=%d time=%s%s\n",
-		r.Name, verdict(r.OK()), r.Result, r.Ops, r.Partitions, r.Elapsed.Round(time.Millisecond), extra)
+	segments := ""
+	if r.Segments > 0 {
+		segments = fmt.Sprintf(" segments=%d", r.Segments)
+	}
+	fmt.Fprintf(w, "porcupine %s: %s  result=%s operations=%d partitions=%d%s time=%s%s\n",
+		r.Name, verdict(r.OK()), r.Result, r.Ops, r.Partitions, segments, r.Elapsed.Round(time.Millisecond), extra)
 	if r.Result == porcupine.Unknown {
 		fmt.Fprintf(w, "  timed out after %s: the history is too hard to check in time, which fails the run\n", r.Timeout)
 	}

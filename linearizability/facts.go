@@ -23,6 +23,7 @@ type partitionFacts struct {
 	endSeenOp int   // the op that showed it (-1: none)
 	drain     *Op   // the final drain of this partition, if any
 	drainEnd  int64 // the final log end: the drain's high watermark or beyond if it read further
+	drainRead int64 // how far the drain's reads reached: their last offset + 1
 
 	// Keys, for compacted topics: the key at each offset whose key is
 	// known (from a keyed produce or a read), and each key's highest
@@ -110,9 +111,12 @@ func factsOf(h History) map[TopicPartition]*partitionFacts {
 		op := &h[i]
 		if op.Drain && (op.Kind == KindFetch || op.Kind == KindPoll) {
 			for _, r := range op.Records {
-				if f := all[TopicPartition{r.Topic, r.Partition}]; f.drain != nil && r.Offset+1 > f.drainEnd {
-					f.drainEnd = r.Offset + 1
+				f := all[TopicPartition{r.Topic, r.Partition}]
+				if f.drain == nil {
+					continue
 				}
+				f.drainRead = max(f.drainRead, r.Offset+1)
+				f.drainEnd = max(f.drainEnd, r.Offset+1)
 			}
 		}
 	}

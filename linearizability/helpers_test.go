@@ -55,7 +55,7 @@ func seek(client int, p int32, at int64, offset int64) Op {
 // from logStart, and the drain op.
 func drained(client int, p int32, at int64, logStart, hw int64, recs ...Record) []Op {
 	f := fetch(client, p, logStart, at, at+1, hw, recs...)
-	f.Drain = true
+	f.Drain, f.LogStartOffset = true, logStart
 	return []Op{f, {Client: client, Kind: KindDrain, Call: at, Return: at + 2, Outcome: OK, Topic: "t", Partition: p,
 		LogStartOffset: logStart, HighWatermark: hw, Complete: true}}
 }

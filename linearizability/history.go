@@ -57,6 +57,14 @@ const (
 	// KindFault: a fault the test injected (Description), drawn on the
 	// visualization; the checkers otherwise ignore it.
 	KindFault Kind = "fault"
+	// KindHistory: not a call but what the history says of itself; only
+	// as its first line (index 0, times 0). ProducersRecorded declares
+	// that every producer that wrote to the history's topics was
+	// recorded (the workloads' case), so a value no recorded produce
+	// sent to its partition is an anomaly (phantom-value,
+	// wrong-partition) instead of an unrecorded client's write.
+	// Description may say which workload and seed made it.
+	KindHistory Kind = "history"
 )
 
 // Outcome is how an operation ended, as the client knows it.
@@ -136,10 +144,26 @@ type Op struct {
 	Generation int32  `json:"generation,omitempty"`
 	Member     string `json:"member,omitempty"`
 	Lost       bool   `json:"lost,omitempty"` // a revoke that lost the partition
+
+	// ProducersRecorded: see KindHistory.
+	ProducersRecorded bool `json:"producers_recorded,omitempty"`
 }
 
-// History is every operation of a run, Index i at position i.
+// History is every operation of a run, Index i at position i. Its first
+// line may be a KindHistory declaration.
 type History []Op
+
+// ProducersRecorded reports whether the history declares that every
+// producer was recorded (see KindHistory).
+func (h History) ProducersRecorded() bool {
+	return len(h) > 0 && h[0].Kind == KindHistory && h[0].ProducersRecorded
+}
+
+// Declaration is the first line of a history whose every producer is
+// recorded (see KindHistory); description may name the workload and seed.
+func Declaration(description string) Op {
+	return Op{Kind: KindHistory, Outcome: OK, ProducersRecorded: true, Description: description}
+}
 
 // TopicPartition names a partition.
 type TopicPartition struct {
@@ -157,7 +181,8 @@ const never = math.MaxInt64
 // Validate reports the first operation that breaks the format: a wrong
 // index, an unknown kind or outcome, a return before its call, a produce
 // whose offsets do not match its values, a record of another partition in a
-// fetch, group operations without their group.
+// fetch, group operations without their group, a history declaration
+// anywhere but on the first line.
 func (h History) Validate() error {
 	for i := range h {
 		op := &h[i]
@@ -210,6 +235,10 @@ func (h History) Validate() error {
 		case KindDrain:
 			if op.Topic == "" {
 				return bad("a drain needs a topic")
+			}
+		case KindHistory:
+			if i != 0 || op.Call != 0 || op.Return != 0 {
+				return bad("a history declaration belongs on the first line, at time 0")
 			}
 		case KindPoll, KindSeek, KindFault:
 		default:

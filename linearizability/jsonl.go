@@ -60,7 +60,9 @@ func WriteHistory(w io.Writer, h History) error {
 
 // ReadHistory reads JSON lines (blank lines are skipped) and validates the
 // result. Unknown fields are errors: a misspelt field would otherwise be
-// read as zero and judged.
+// read as zero and judged. So is anything after the one JSON value of a
+// line (a second value, stray characters): two operations glued on one
+// line by a torn write would otherwise be read as the first alone.
 func ReadHistory(r io.Reader) (History, error) {
 	br := bufio.NewReader(r)
 	var h History
@@ -72,6 +74,9 @@ func ReadHistory(r io.Reader) (History, error) {
 			var op Op
 			if derr := dec.Decode(&op); derr != nil {
 				return nil, fmt.Errorf("line %d: %w", lineNo, derr)
+			}
+			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+				return nil, fmt.Errorf("line %d: trailing data after the operation", lineNo)
 			}
 			h = append(h, op)
 		}

@@ -44,7 +44,27 @@ func offsetsModel() porcupine.Model {
 // indeterminate commits (which may take effect at any time after their
 // call, so they return never), and acknowledged offset fetches. Definite
 // failures did nothing and failed reads saw nothing.
+//
+// An indeterminate commit of a value no fetch of the register returned is
+// left out: it changes no verdict, and each one kept would double
+// porcupine's search (it may take effect at any moment). Why: in a legal
+// order, the reads between it and the next write (or the end) return its
+// value; no read does, so there are none, and taking it out changes what
+// no read sees: the order stays legal. And any legal order without it
+// stays legal with it added last, where a never-returning operation may
+// always go.
 func offsetOperations(h History) []porcupine.Operation {
+	read := map[groupKey]map[int64]bool{}
+	for i := range h {
+		op := &h[i]
+		if op.Kind == KindFetchOffset && op.Outcome == OK {
+			k := groupKey{op.Group, op.tp()}
+			if read[k] == nil {
+				read[k] = map[int64]bool{}
+			}
+			read[k][op.Offset] = true
+		}
+	}
 	var ops []porcupine.Operation
 	for i := range h {
 		op := &h[i]
@@ -54,6 +74,9 @@ func offsetOperations(h History) []porcupine.Operation {
 		key := groupKey{op.Group, op.tp()}
 		switch op.Kind {
 		case KindCommit:
+			if op.Outcome == Info && !read[key][op.Offset] {
+				continue
+			}
 			ret := op.Return
 			if op.Outcome == Info {
 				ret = never

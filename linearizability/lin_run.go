@@ -15,6 +15,9 @@ type LinReport struct {
 	Result     porcupine.CheckResult
 	Ops        int
 	Partitions int
+	// Segments: the pieces the partitions' log histories were cut into
+	// (log only; see segments).
+	Segments int
 	// Illegal lists the partitions (topic/partition, or group topic/partition)
 	// that have no linearization.
 	Illegal []string
@@ -52,17 +55,24 @@ func linCheck(name string, model porcupine.Model, ops []porcupine.Operation, key
 		}
 	}
 	if opts.VisualizeDir != "" {
-		info.AddAnnotations(annotations(h, anomalies))
-		path := filepath.Join(opts.VisualizeDir, name+".html")
-		if err := os.MkdirAll(opts.VisualizeDir, 0o755); err != nil {
-			rep.VisualizationErr = err
-		} else if err := porcupine.VisualizePath(model, info, path); err != nil {
-			rep.VisualizationErr = err
-		} else {
-			rep.Visualization = path
-		}
+		rep.Visualization, rep.VisualizationErr = visualize(name, model, info, h, anomalies, opts)
 	}
 	return rep
+}
+
+// visualize writes porcupine's HTML visualization of info to
+// VisualizeDir/name.html, with faults and static anomalies drawn as
+// annotations.
+func visualize(name string, model porcupine.Model, info porcupine.LinearizationInfo, h History, anomalies []Anomaly, opts Options) (string, error) {
+	info.AddAnnotations(annotations(h, anomalies))
+	path := filepath.Join(opts.VisualizeDir, name+".html")
+	if err := os.MkdirAll(opts.VisualizeDir, 0o755); err != nil {
+		return "", err
+	}
+	if err := porcupine.VisualizePath(model, info, path); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 func fullyLinearized(partials [][]int, n int) bool {
@@ -107,12 +117,92 @@ func CheckLog(h History, opts Options) (LinReport, Resolution) {
 	return checkLog(h, factsOf(h), nil, opts)
 }
 
+// Porcupine is handed a partition's segments in batches of about this many
+// operations (or this many segments), one batch after another: each
+// segment is a porcupine partition, checked in a goroutine of its own.
+const (
+	batchOps      = 4096
+	batchSegments = 256
+)
+
 func checkLog(h History, facts map[TopicPartition]*partitionFacts, anomalies []Anomaly, opts Options) (LinReport, Resolution) {
-	appends, res := resolveAppends(h, facts)
-	ops := logOperations(h, appends)
-	rep := linCheck("log", logModel(readValues(facts)), ops,
-		func(in any) string { return in.(logInput).tp.String() }, h, anomalies, opts)
+	appends, res := resolveAppends(h, facts, opts.compacted)
+	parts := logPartitions(h, appends)
+	model := logModel(readValues(facts))
+	model.Partition = partitionBy(func(in any) any {
+		i := in.(logInput)
+		return segmentKey{i.tp, i.seg}
+	})
+	rep := LinReport{Name: "log", Partitions: len(parts), Timeout: opts.timeout(), Result: porcupine.Ok}
+	start := time.Now()
+	deadline := start.Add(opts.timeout())
+	var failed []segment
+	illegal := map[TopicPartition]bool{}
+	var batch []segment
+	batchLen := 0
+	flush := func() {
+		if len(batch) == 0 || rep.Result == porcupine.Unknown {
+			batch, batchLen = nil, 0
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			rep.Result = porcupine.Unknown
+			return
+		}
+		ops := porcupineOps(batch)
+		rep.Ops += len(ops)
+		res, info := porcupine.CheckOperationsVerbose(model, ops, left)
+		switch res {
+		case porcupine.Unknown:
+			rep.Result = porcupine.Unknown
+		case porcupine.Illegal:
+			rep.Result = porcupine.Illegal
+			partials := info.PartialLinearizations()
+			for i, seg := range batch {
+				if i < len(partials) && !fullyLinearized(partials[i], len(seg.ops)) {
+					failed = append(failed, seg)
+					illegal[seg.ops[0].in.tp] = true
+				}
+			}
+		}
+		batch, batchLen = nil, 0
+	}
+	for _, p := range parts {
+		segs := segments(p)
+		rep.Segments += len(segs)
+		for _, seg := range segs {
+			if batchLen > 0 && (batchLen+len(seg.ops) > batchOps || len(batch) >= batchSegments) {
+				flush()
+			}
+			batch = append(batch, seg)
+			batchLen += len(seg.ops)
+		}
+	}
+	flush()
+	if rep.Result == porcupine.Unknown {
+		// A timeout proves nothing either way, whatever failed before.
+		failed = nil
+	}
+	for _, p := range parts {
+		if illegal[p.tp] {
+			rep.Illegal = append(rep.Illegal, p.tp.String())
+		}
+	}
+	rep.Elapsed = time.Since(start)
+	if rep.Result == porcupine.Illegal && opts.VisualizeDir != "" {
+		// Only the pieces that failed: a whole long history would make a
+		// page no browser opens.
+		_, info := porcupine.CheckOperationsVerbose(model, porcupineOps(failed), opts.timeout())
+		rep.Visualization, rep.VisualizationErr = visualize("log", model, info, h, anomalies, opts)
+	}
 	return rep, res
+}
+
+// segmentKey names one segment of one partition's log history.
+type segmentKey struct {
+	tp  TopicPartition
+	seg int
 }
 
 // CheckCommittedOffsets checks every group's committed offsets, one

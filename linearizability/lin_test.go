@@ -89,7 +89,7 @@ func TestPorcupineTimeoutFails(t *testing.T) {
 // settled by the final drain, and notes the time (no timed assertion beyond
 // the check's own timeout).
 func TestPorcupineLargeHistory(t *testing.T) {
-	h := syntheticHistory(t, 1, 12000, 8, 16)
+	h := syntheticHistory(t, 1, 13000, 8, 16)
 	require.NoError(t, h.Validate())
 	start := time.Now()
 	rep := Check(h, Options{Timeout: DefaultTimeout})

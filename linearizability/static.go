@@ -33,21 +33,25 @@ func checkStatic(h History, facts map[TopicPartition]*partitionFacts, opts Optio
 		compacted := opts.compacted(f.tp.Topic)
 		out = append(out, inconsistentOffsets(f)...)
 		out = append(out, duplicates(f, compacted)...)
-		out = append(out, definiteErrorsVisible(h, f)...)
-		out = append(out, lostAndUnseen(f, compacted)...)
+		out = append(out, lostAndUnseen(h, f, compacted)...)
 		out = append(out, logTruncation(f)...)
 		if !compacted {
 			drainHoles(f, holes)
 		} else if n := f.unkeyed(); n > 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is compacted but %d acknowledged values have no key in the history: lost-write, unseen and poll-skip are not judged for them", f.tp, n))
 		}
-		if f.drain == nil && len(f.acked) > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s has no final drain: unseen, log-truncation and holes outside what readers read through are not judged there", f.tp))
-		} else if f.drain != nil && !f.drain.Complete {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s's final drain is incomplete: unseen is not judged there", f.tp))
-		}
 	}
-	oc := &orderChecker{facts: facts, compacted: opts.compacted, holes: holes}
+	values := indexValues(facts)
+	out = append(out, definiteErrorsVisible(h, facts, values)...)
+	out = append(out, duplicatesAcross(facts, values, opts.compacted)...)
+	unsent, n := unsentValues(facts, values, h.ProducersRecorded())
+	out = append(out, unsent...)
+	if n > 0 && !h.ProducersRecorded() {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d value(s) read in a partition no recorded producer sent them to: taken as writes of unrecorded producers (the history does not declare every producer recorded)", n))
+	}
+	out = append(out, futureReads(h, facts, values)...)
+	out = append(out, fetchBounds(h, opts.compacted)...)
+	oc := newOrderChecker(h, facts, opts.compacted, holes)
 	oc.polls(h)
 	oc.sends(h)
 	out = append(out, oc.out...)

@@ -49,31 +49,15 @@ func duplicates(f *partitionFacts, compacted bool) []Anomaly {
 	return out
 }
 
-// definiteErrorsVisible (G1a): a value whose produce definitely failed, read
-// anyway. Values are unique per partition in a workload, so one that a
-// failed produce and another produce both sent is not judged.
-func definiteErrorsVisible(h History, f *partitionFacts) []Anomaly {
-	var out []Anomaly
-	for _, v := range sortedKeys(f.produced) {
-		prods := f.produced[v]
-		if len(prods) != 1 || h[prods[0]].Outcome != Fail || len(f.readBy[v]) == 0 {
-			continue
-		}
-		out = append(out, Anomaly{Name: G1a, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: minOffset(f.seenAt[v]), Value: v,
-			Ops:    uniqueSorted(append([]int{prods[0]}, f.readBy[v]...)),
-			Detail: fmt.Sprintf("value %q failed definitely (%s) but was read", v, h[prods[0]].Error)})
-	}
-	return out
-}
-
 // lostAndUnseen: acknowledged values nobody read. Below the highest offset
 // read (and not below the lowest: a reader that started later never passed
 // there) it is a lost write; otherwise, once a complete drain passed, it is
-// unseen. Values below the final log start were deleted, not lost. On a
+// unseen, if it was acknowledged before the drain began. Values below the
+// final log start were deleted, not lost. On a
 // compacted topic reads see a subsequence of the log that must hold the
 // latest value of every key: only those are judged (values superseded by
 // a later one of their key and tombstones may be gone).
-func lostAndUnseen(f *partitionFacts, compacted bool) []Anomaly {
+func lostAndUnseen(h History, f *partitionFacts, compacted bool) []Anomaly {
 	var out []Anomaly
 	for _, a := range f.acked {
 		if len(f.readBy[a.value]) > 0 {
@@ -90,7 +74,9 @@ func lostAndUnseen(f *partitionFacts, compacted bool) []Anomaly {
 			out = append(out, Anomaly{Name: LostWrite, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: a.offset, Value: a.value,
 				Ops:    []int{a.op},
 				Detail: fmt.Sprintf("value %q acknowledged at offset %d, never read though reads reached offset %d", a.value, a.offset, f.maxRead)})
-		case f.completeDrain():
+		case f.completeDrain() && h[a.op].Return < f.drain.Call:
+			// Acknowledged before the drain began, so below the high
+			// watermark it read up to.
 			out = append(out, Anomaly{Name: Unseen, Topic: f.tp.Topic, Partition: f.tp.Partition, Offset: a.offset, Value: a.value,
 				Ops:    []int{a.op, f.drain.Index},
 				Detail: fmt.Sprintf("value %q acknowledged at offset %d, unread after the final drain", a.value, a.offset)})

@@ -407,25 +407,39 @@ func lastOf(ops []int) []int {
 // while member A of the same group still owns it — A's assignment came
 // first and A has not begun to revoke it — and then both poll it: A in a
 // poll that began after B's assignment and before A's revoke, B in a poll
-// of its new assignment. Not judged for an A whose ownership ended in a
-// loss, or that the coordinator evicted (its next assignment came under a
-// new member id): the coordinator may hand on an evicted member's
-// partitions before the member learns it is out, which Kafka allows (its
-// commits are then refused, see zombie-commit).
+// of its new assignment. Two assignments at the same moment are ordered by
+// generation (the coordinator forms them in order), then by history
+// order, so that each pair is compared. Not judged for an A whose
+// ownership ended in a loss, or that the coordinator evicted (its next
+// assignment came under a new member id): the coordinator may hand on an
+// evicted member's partitions before the member learns it is out, which
+// Kafka allows (its commits are then refused, see zombie-commit).
+//
+// Generations are compared too: one generation's assignment gives each
+// partition to one member, so two members assigned the partition in the
+// same generation is dual ownership whatever the timing, polls or
+// evictions.
 func dualOwnerships(m *membership, j *GroupJudged) []Anomaly {
 	var out []Anomaly
 	for _, k := range sortedGroupKeys(m.owns) {
 		os := m.owns[k]
 		for _, a := range os {
-			if a.lost() || a.evicted {
-				continue
-			}
 			for _, b := range os {
-				tB := b.assign.Call
-				if b.client == a.client || tB <= a.assign.Call {
+				if b.client == a.client || !assignedBefore(a.assign, b.assign) {
 					continue
 				}
 				j.Handovers++
+				if g := a.assign.Generation; g > 0 && g == b.assign.Generation {
+					out = append(out, Anomaly{Name: DualOwnership, Topic: k.tp.Topic, Partition: k.tp.Partition, Group: k.group, Offset: -1,
+						Ops: uniqueSorted([]int{a.assign.Index, b.assign.Index}),
+						Detail: fmt.Sprintf("clients %d (member %s) and %d (member %s) were both assigned the partition in generation %d",
+							a.client, a.assign.Member, b.client, b.assign.Member, g)})
+					continue
+				}
+				if a.lost() || a.evicted {
+					continue
+				}
+				tB := b.assign.Call
 				if tB >= a.pollEnd() {
 					continue
 				}
@@ -445,6 +459,18 @@ func dualOwnerships(m *membership, j *GroupJudged) []Anomaly {
 		}
 	}
 	return out
+}
+
+// assignedBefore orders two assignments: by call, then generation, then
+// history order.
+func assignedBefore(a, b *Op) bool {
+	if a.Call != b.Call {
+		return a.Call < b.Call
+	}
+	if a.Generation != b.Generation {
+		return a.Generation < b.Generation
+	}
+	return a.Index < b.Index
 }
 
 // zombieCommits: an acknowledged commit a member sent as a member (with a

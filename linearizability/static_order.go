@@ -29,12 +29,96 @@ func sortedClients(m map[int][]*Op) []int {
 
 // orderChecker judges consumers' and producers' order. It needs every
 // partition's facts to tell a skip (a reader jumped over known values) from
-// a hole (nothing is known there).
+// a hole (nothing is known there), and the log start offsets the history
+// recorded to tell a skip from a jump over deleted records.
 type orderChecker struct {
+	h         History
 	facts     map[TopicPartition]*partitionFacts
 	compacted func(topic string) bool
 	holes     *holeSet
+	starts    map[TopicPartition]*logStarts
 	out       []Anomaly
+}
+
+func newOrderChecker(h History, facts map[TopicPartition]*partitionFacts, compacted func(string) bool, holes *holeSet) *orderChecker {
+	return &orderChecker{h: h, facts: facts, compacted: compacted, holes: holes, starts: logStartsOf(h)}
+}
+
+// logStarts is what a history recorded of one partition's log start
+// offset, which only grows (retention, DeleteRecords).
+type logStarts struct {
+	max   int64      // the highest any operation reported (0: none)
+	after []startObs // reports whose moment is known to follow their call, by call
+	// sufMin[i] is the lowest log start of after[i:].
+	sufMin []int64
+}
+
+type startObs struct {
+	call  int64
+	start int64
+}
+
+// logStartsOf gathers every log start offset the history recorded: polls'
+// fetches (when kgo fetched is unknown: only the highest counts), and
+// fetches, earliest list-offsets and drains, which learnt theirs after
+// their call.
+func logStartsOf(h History) map[TopicPartition]*logStarts {
+	m := map[TopicPartition]*logStarts{}
+	get := func(tp TopicPartition) *logStarts {
+		if m[tp] == nil {
+			m[tp] = &logStarts{}
+		}
+		return m[tp]
+	}
+	for i := range h {
+		op := &h[i]
+		switch {
+		case op.Kind == KindPoll:
+			for _, fe := range op.Fetched {
+				if fe.Error == "" {
+					s := get(TopicPartition{fe.Topic, fe.Partition})
+					s.max = max(s.max, fe.LogStartOffset)
+				}
+			}
+		case op.Kind == KindFetch && op.Outcome == OK && op.LogStartOffset >= 0,
+			op.Kind == KindDrain && op.LogStartOffset >= 0:
+			s := get(op.tp())
+			s.max = max(s.max, op.LogStartOffset)
+			s.after = append(s.after, startObs{op.Call, op.LogStartOffset})
+		case op.Kind == KindListOffsets && op.Outcome == OK && op.Spec == SpecEarliest && op.Offset >= 0:
+			s := get(op.tp())
+			s.max = max(s.max, op.Offset)
+			s.after = append(s.after, startObs{op.Call, op.Offset})
+		}
+	}
+	for _, s := range m {
+		sort.Slice(s.after, func(i, j int) bool { return s.after[i].call < s.after[j].call })
+		s.sufMin = make([]int64, len(s.after))
+		for i := len(s.after) - 1; i >= 0; i-- {
+			s.sufMin[i] = s.after[i].start
+			if i+1 < len(s.after) {
+				s.sufMin[i] = min(s.sufMin[i], s.sufMin[i+1])
+			}
+		}
+	}
+	return m
+}
+
+// possibleStart is the highest log start the partition may have had at
+// moment t: records below it may have been deleted by then. It is the
+// highest log start anyone reported, capped by every report from an
+// operation called after t (the log start only grows, so it was no higher
+// at t).
+func (s *logStarts) possibleStart(t int64) int64 {
+	if s == nil {
+		return 0
+	}
+	bound := s.max
+	i := sort.Search(len(s.after), func(i int) bool { return s.after[i].call > t })
+	if i < len(s.after) {
+		bound = min(bound, s.sufMin[i])
+	}
+	return bound
 }
 
 // jump judges a reader moving from offset a (the last it read, or a seek
@@ -57,6 +141,19 @@ func (c *orderChecker) jump(tp TopicPartition, a, b int64, prev, cur int, intern
 			Ops: ops, Detail: fmt.Sprintf("read offset %d after offset %d", b, a)})
 	case b > a+1:
 		f := c.facts[tp]
+		if op := &c.h[cur]; op.Kind == KindPoll {
+			// A consumer whose position fell below the log start
+			// (retention, DeleteRecords) is reset to it: offsets below
+			// the log start it may have met when it fetched (before the
+			// poll returned) were deleted, not skipped. A fetch
+			// request below the log start fails instead.
+			if start := c.starts[tp].possibleStart(op.Return); start-1 > a {
+				a = start - 1
+				if b <= a+1 {
+					return
+				}
+			}
+		}
 		skipped := f.knownBetween(a, b)
 		if c.compacted(tp.Topic) {
 			// Compaction removes superseded values and tombstones; a

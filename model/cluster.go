@@ -15,6 +15,12 @@
 // Replication, timeouts and failures are not specified here; they are what
 // the history checkers in package linearizability judge.
 //
+// It is the one statement of what Kafka promises a client. The history
+// checkers do not restate it: their porcupine models (a partition's log end
+// offset, a group's committed offset) are abstractions of this one, held to
+// it step by step, and the synthetic histories their large tests check are
+// this model's answers (linearizability/spec_test.go).
+//
 // Where the model differs from Apache Kafka, on purpose:
 //   - Producer state is never expired, and DeleteRecords keeps it. A
 //     producer's first batch on a partition must carry sequence 0, else

@@ -2,9 +2,12 @@
 // recorder in linearizability/recorder writes them) with Ordo's checkers:
 // the static pass over content and porcupine over real-time order. It
 // prints a verdict per checker with counts and every anomaly, writes
-// porcupine's HTML visualization when a check fails, and exits 0 when the
-// history is clean, 1 on any anomaly or a check that timed out, 2 on bad
-// input or flags.
+// porcupine's HTML visualization when a check fails, and exits with the
+// verdict: 0 PASS (clean and complete), 1 FAIL (an anomaly, or a check that
+// timed out), 3 INVALID (nothing wrong found, but the history cannot prove
+// a run: no operations, or a partition without a complete final drain, as
+// a run that crashed before its drain leaves), and 2 on bad input (a line
+// that is not exactly one valid operation) or flags.
 //
 //	ordo-check HISTORY.jsonl [--out DIR] [--timeout 30s] [--compacted TOPIC,...]
 package main
@@ -26,6 +29,7 @@ const (
 	exitClean   = 0
 	exitFailed  = 1
 	exitBadArgs = 2
+	exitInvalid = 3
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -56,12 +60,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		VisualizeDir: cfg.out,
 		Compacted:    func(topic string) bool { return cfg.compacted[topic] },
 	})
-	rep.WriteSummary(stdout)
-	if !rep.OK() {
-		fmt.Fprintln(stdout, "verdict: FAIL")
+	rep.WriteSummary(stdout) // ends with the verdict
+	switch rep.Verdict() {
+	case linearizability.VerdictFail:
 		return exitFailed
+	case linearizability.VerdictInvalid:
+		return exitInvalid
 	}
-	fmt.Fprintln(stdout, "verdict: PASS")
 	return exitClean
 }
 
@@ -75,6 +80,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	compacted := fs.String("compacted", "", "comma-separated compacted topics: offset holes are expected there")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ordo-check HISTORY.jsonl [--out DIR] [--timeout 30s] [--compacted TOPIC,...]")
+		fmt.Fprintln(stderr, "exit status: 0 PASS, 1 FAIL, 3 INVALID (no operations, or no complete final drain), 2 bad input")
 		fs.PrintDefaults()
 	}
 	var positional []string

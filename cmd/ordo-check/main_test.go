@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/ordo-broker/ordo/linearizability"
@@ -32,11 +35,21 @@ func produce(client int, call, ret int64, v string, off int64) linearizability.O
 
 func latest(client int, call, ret int64, hw int64) linearizability.Op {
 	return linearizability.Op{Client: client, Kind: linearizability.KindListOffsets, Call: call, Return: ret, Outcome: linearizability.OK,
-		Topic: "t", Spec: linearizability.SpecLatest, Offset: hw}
+		Topic: "t", Spec: linearizability.SpecLatest, Offset: hw, Linearizable: true}
+}
+
+// drain is a complete final drain of t/0 that read a at offset 0.
+func drain(call int64) []linearizability.Op {
+	return []linearizability.Op{
+		{Client: 9, Kind: linearizability.KindFetch, Call: call, Return: call + 1, Outcome: linearizability.OK, Topic: "t",
+			HighWatermark: 1, Linearizable: true, Drain: true, Records: []linearizability.Record{{Topic: "t", Value: "a"}}},
+		{Client: 9, Kind: linearizability.KindDrain, Call: call, Return: call + 2, Outcome: linearizability.OK, Topic: "t",
+			HighWatermark: 1, Complete: true},
+	}
 }
 
 func TestCleanHistoryExitsZero(t *testing.T) {
-	path := writeHistory(t, produce(0, 0, 10, "a", 0), latest(1, 20, 30, 1))
+	path := writeHistory(t, append([]linearizability.Op{produce(0, 0, 10, "a", 0), latest(1, 20, 30, 1)}, drain(100)...)...)
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run([]string{path}, &out, &errOut), errOut.String())
 	require.Contains(t, out.String(), "static: PASS")
@@ -114,6 +127,78 @@ func TestBadInputExitsTwo(t *testing.T) {
 			var out, errOut bytes.Buffer
 			require.Equal(t, 2, run(args, &out, &errOut))
 			require.NotEmpty(t, errOut.String())
+		})
+	}
+}
+
+// The planted histories of package linearizability (one per anomaly name
+// and per class of issue 12, and the valid variants), as a user would
+// check them: ordo-check must print each one's verdict and anomaly counts
+// and exit with its status.
+func TestPlantedHistories(t *testing.T) {
+	dir := filepath.Join("..", "..", "linearizability", "testdata", "planted")
+	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	require.NoError(t, err)
+	var expected []struct {
+		File      string   `json:"file"`
+		Compacted []string `json:"compacted"`
+		Verdict   string   `json:"verdict"`
+		Exit      int      `json:"exit"`
+		Anomalies []string `json:"anomalies"`
+		Log       string   `json:"log"`
+		Offsets   string   `json:"offsets"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &expected))
+	require.Greater(t, len(expected), 40)
+	exits := map[string]int{"PASS": exitClean, "FAIL": exitFailed, "INVALID": exitInvalid}
+	for _, e := range expected {
+		t.Run(strings.TrimSuffix(e.File, ".jsonl"), func(t *testing.T) {
+			args := []string{filepath.Join(dir, e.File), "--out", t.TempDir()}
+			if len(e.Compacted) > 0 {
+				args = append(args, "--compacted", strings.Join(e.Compacted, ","))
+			}
+			var out, errOut bytes.Buffer
+			code := run(args, &out, &errOut)
+			t.Log(out.String())
+			require.Empty(t, errOut.String())
+			require.Equal(t, e.Exit, code)
+			require.Equal(t, exits[e.Verdict], code, "the exit status is the verdict's")
+			require.Contains(t, out.String(), "\nverdict: "+e.Verdict+"\n")
+			require.Contains(t, out.String(), "porcupine log: "+e.Log)
+			require.Contains(t, out.String(), "porcupine committed-offsets: "+e.Offsets)
+			counts := map[string]int{}
+			for _, line := range strings.Split(out.String(), "\n") {
+				if rest, ok := strings.CutPrefix(line, "anomaly: "); ok {
+					counts[strings.Fields(rest)[0]]++
+				}
+			}
+			var names []string
+			for n := range counts {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			require.Equal(t, append([]string{}, e.Anomalies...), append([]string{}, names...), "anomaly names")
+			if e.Verdict == "INVALID" {
+				require.Contains(t, out.String(), "invalid: ")
+			}
+		})
+	}
+	// A line holding two operations is bad input.
+	var out, errOut bytes.Buffer
+	require.Equal(t, exitBadArgs, run([]string{filepath.Join(dir, "bad-trailing-data.jsonl")}, &out, &errOut))
+	require.Contains(t, errOut.String(), "trailing data")
+}
+
+// A run that crashed before its final drain must not pass offline.
+func TestIncompleteHistoriesExitThree(t *testing.T) {
+	for name, ops := range map[string][]linearizability.Op{
+		"empty":    nil,
+		"no drain": {produce(0, 0, 10, "a", 0), latest(1, 20, 30, 1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.Equal(t, exitInvalid, run([]string{writeHistory(t, ops...)}, &out, &errOut), errOut.String())
+			require.Contains(t, out.String(), "verdict: INVALID")
 		})
 	}
 }

@@ -9,24 +9,28 @@ import (
 )
 
 // definite are the Kafka errors that promise nothing was written: each
-// depends only on the request (its size, its topic, its validity, its
+// depends only on the request (its size, its format, its validity, its
 // rights), so if kgo retried after an ambiguous attempt, that attempt was
-// refused too. Errors that depend on the cluster's moment (NOT_LEADER,
-// NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT, sequence errors an earlier
-// attempt may have caused, ...) are not in it.
+// refused too. Errors that depend on the cluster's state at the moment
+// are not in it, because a retry answered with one says nothing of the
+// attempt before it, which may have been written: NOT_LEADER,
+// NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT; UNKNOWN_TOPIC_OR_PARTITION (a
+// broker that has not yet learnt of a partition during a fail-over);
+// producer-epoch and sequence errors (INVALID_PRODUCER_EPOCH,
+// INVALID_PRODUCER_ID_MAPPING, OUT_OF_ORDER_SEQUENCE_NUMBER: an earlier
+// attempt or a bumped epoch may cause them); transaction state; and the
+// group's generation and membership (ILLEGAL_GENERATION,
+// UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID: a
+// rebalance between a lost answer and its retry).
 var definite = []*kerr.Error{
 	kerr.MessageTooLarge,
 	kerr.RecordListTooLarge,
 	kerr.CorruptMessage,
-	kerr.UnknownTopicOrPartition,
 	kerr.InvalidTopicException,
 	kerr.InvalidRecord,
 	kerr.InvalidRequiredAcks,
 	kerr.InvalidRequest,
 	kerr.InvalidPartitions,
-	kerr.InvalidProducerEpoch,
-	kerr.InvalidProducerIDMapping,
-	kerr.InvalidTxnState,
 	kerr.InvalidGroupID,
 	kerr.InvalidCommitOffsetSize,
 	kerr.InvalidTimestamp,
@@ -39,10 +43,6 @@ var definite = []*kerr.Error{
 	kerr.PolicyViolation,
 	kerr.OffsetOutOfRange,
 	kerr.OffsetMetadataTooLarge,
-	kerr.IllegalGeneration,
-	kerr.UnknownMemberID,
-	kerr.RebalanceInProgress,
-	kerr.FencedInstanceID,
 }
 
 // Classify tells how a call ended from its error: nil is ok; a Kafka error

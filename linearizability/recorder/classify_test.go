@@ -21,7 +21,6 @@ func TestClassify(t *testing.T) {
 	}{
 		{nil, lin.OK},
 		{kerr.MessageTooLarge, lin.Fail},
-		{kerr.UnknownTopicOrPartition, lin.Fail},
 		{kerr.InvalidTopicException, lin.Fail},
 		{kerr.InvalidRecord, lin.Fail},
 		{fmt.Errorf("wrapped: %w", kerr.InvalidRequiredAcks), lin.Fail},
@@ -32,6 +31,16 @@ func TestClassify(t *testing.T) {
 		{kerr.NotEnoughReplicasAfterAppend, lin.Info},
 		{kerr.NotEnoughReplicas, lin.Info},
 		{kerr.OutOfOrderSequenceNumber, lin.Info},
+		// Answers that depend on the cluster's state, which a fail-over or
+		// a rebalance between a lost answer and kgo's retry changes.
+		{kerr.UnknownTopicOrPartition, lin.Info},
+		{kerr.InvalidProducerEpoch, lin.Info},
+		{kerr.InvalidProducerIDMapping, lin.Info},
+		{kerr.InvalidTxnState, lin.Info},
+		{kerr.IllegalGeneration, lin.Info},
+		{kerr.UnknownMemberID, lin.Info},
+		{kerr.RebalanceInProgress, lin.Info},
+		{kerr.FencedInstanceID, lin.Info},
 		{kerr.UnknownServerError, lin.Info},
 		{context.DeadlineExceeded, lin.Info},
 		{context.Canceled, lin.Info},

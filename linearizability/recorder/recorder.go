@@ -27,18 +27,39 @@ import (
 type Recorder struct {
 	start time.Time // the clock: nanoseconds since start, monotonic
 
+	declaration *string // see AllProducersRecorded
+
 	mu         sync.Mutex
 	ops        linearizability.History
 	out        *linearizability.Writer
 	nextClient int
 }
 
+// Option shapes a Recorder.
+type Option func(*Recorder)
+
+// AllProducersRecorded makes the history declare, on its first line, that
+// every producer writing to its topics is recorded by this Recorder
+// (description may name the workload and its seed). The checkers then
+// report a value no recorded producer sent to its partition
+// (phantom-value, wrong-partition) instead of taking it for an unrecorded
+// client's write. Use it only when nothing else writes to the topics.
+func AllProducersRecorded(description string) Option {
+	return func(r *Recorder) { r.declaration = &description }
+}
+
 // New starts a history. When out is not nil every operation is written to
 // it as a JSON line as soon as it completes.
-func New(out io.Writer) *Recorder {
+func New(out io.Writer, opts ...Option) *Recorder {
 	r := &Recorder{start: time.Now()}
 	if out != nil {
 		r.out = linearizability.NewWriter(out)
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.declaration != nil {
+		r.record(linearizability.Declaration(*r.declaration))
 	}
 	return r
 }

@@ -61,6 +61,13 @@ type Config struct {
 	// group that join and leave during the run and commit after every
 	// poll (see GroupConfig). With a Group, Consumers defaults to none.
 	Group *GroupConfig
+	// Enough, if not nil, keeps the load running past Duration until it
+	// holds of the history recorded so far (checked every 50 ms), for at
+	// most MaxDuration in all: a run counts only with enough traffic, and
+	// on a loaded machine Duration alone may not bring it.
+	Enough func(lin.History) bool
+	// MaxDuration bounds the load phase with Enough (10 × Duration).
+	MaxDuration time.Duration
 	// Nemesis, if not nil, runs beside the load from its start, with its
 	// own stream of the seed: the place to inject faults, each recorded
 	// with fault (call it when the fault begins, and the function it
@@ -92,6 +99,9 @@ func (c *Config) defaults() {
 	if c.OpTimeout == 0 {
 		c.OpTimeout = 5 * time.Second
 	}
+	if c.MaxDuration == 0 {
+		c.MaxDuration = 10 * c.Duration
+	}
 }
 
 // Result is a finished run.
@@ -101,7 +111,8 @@ type Result struct {
 	Elapsed time.Duration
 }
 
-// Run creates the topic, runs the clients for cfg.Duration, stops them,
+// Run creates the topic, runs the clients for cfg.Duration (longer with
+// cfg.Enough), stops them,
 // drains the topic and returns the history. The history is returned even
 // when the drain fails (the checkers then say what they could not judge).
 func Run(ctx context.Context, cfg Config) (Result, error) {
@@ -113,7 +124,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		cfg.Group = &g
 	}
-	rec := recorder.New(cfg.History)
+	// Every producer of the topic is one of ours: a value we did not send
+	// is an anomaly.
+	rec := recorder.New(cfg.History, recorder.AllProducersRecorded(fmt.Sprintf("workload topic %s seed %d", cfg.Topic, cfg.Seed)))
 	setup, err := newClient(cfg)
 	if err != nil {
 		return Result{}, err
@@ -209,6 +222,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	select {
 	case <-time.After(cfg.Duration):
 	case <-ctx.Done():
+	}
+	if cfg.Enough != nil {
+		limit := time.After(cfg.MaxDuration - time.Since(start))
+	more:
+		for !cfg.Enough(rec.History()) {
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-limit:
+				break more
+			case <-ctx.Done():
+				break more
+			}
+		}
 	}
 	close(stop)
 	wg.Wait()
