@@ -47,6 +47,9 @@ func (x *offsetIndex) add(offset, pos int64) {
 	x.entries = append(x.entries, offsetEntry{rel: uint32(offset - x.base), pos: uint32(pos)})
 }
 
+// pending says whether entries wait for flush.
+func (x *offsetIndex) pending() bool { return x.written < len(x.entries) }
+
 func (x *offsetIndex) flush() error {
 	if x.written == len(x.entries) {
 		return nil
@@ -161,6 +164,9 @@ func (x *timeIndex) maybeAdd(ts, offset int64) {
 	}
 	x.entries = append(x.entries, timeEntry{ts: ts, rel: uint32(offset - x.base)})
 }
+
+// pending says whether entries wait for flush.
+func (x *timeIndex) pending() bool { return x.written < len(x.entries) }
 
 func (x *timeIndex) flush() error {
 	if x.written == len(x.entries) {
