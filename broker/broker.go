@@ -102,6 +102,7 @@ func Start(cfg Config) (*Broker, error) {
 	b.partitions = partition.NewManager(partition.Config{
 		FS: cfg.FS, Dir: cfg.DataDir, NodeID: cfg.NodeID,
 		Clock: cfg.Clock, FlushInterval: cfg.FlushInterval, Logger: b.logger,
+		MaxOpenFiles: cfg.MaxOpenFiles,
 	})
 	b.partitions.OnStorageFailure = b.failStop
 

@@ -83,6 +83,19 @@ type FileCacheStats struct {
 	Opens, Reopens, Evictions, EvictionSyncs uint64
 }
 
+// DefaultMaxOpen is the bound a broker's FileCache gets unless configured:
+// half of the process's open-files limit (RLIMIT_NOFILE), leaving the
+// other half to client connections and everything else, capped at 65,536
+// (beyond that, more descriptors save few reopens and cost kernel memory);
+// 1024 if the limit is unknown or unlimited.
+func DefaultMaxOpen() int {
+	n := openFilesLimit()
+	if n == 0 {
+		return 1024
+	}
+	return int(max(min(n/2, 65536), minMaxOpen))
+}
+
 // minMaxOpen is the smallest bound NewFileCache accepts: storage needs a
 // few files at once (a segment's three, a checkpoint being written).
 const minMaxOpen = 4
@@ -782,8 +795,12 @@ func (h *cachedFile) Close() error {
 		c.countsChangedLocked()
 	}
 	c.mu.Unlock()
-	if f == nil {
-		return nil
+	var err error
+	if f != nil {
+		err = f.Close()
 	}
-	return f.Close()
+	if c.isFenced() {
+		err = &os.PathError{Op: "close", Path: h.Name(), Err: ErrFenced}
+	}
+	return err
 }

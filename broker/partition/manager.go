@@ -27,6 +27,7 @@ import (
 // deleted topics.
 type Manager struct {
 	fsys          fs.FS
+	files         *fs.FileCache // under fsys: bounds the descriptors held
 	dir           string
 	nodeID        int32
 	clock         clock.Clock
@@ -73,11 +74,23 @@ type Config struct {
 	FlushInterval time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxOpenFiles bounds the descriptors the partition logs hold open
+	// (fs.FileCache): segment files and indexes are closed when idle and
+	// reopened on use, so the broker's descriptors do not grow with its
+	// partitions and segments. Zero means fs.DefaultMaxOpen(), half the
+	// process's open-files limit.
+	MaxOpenFiles int
 }
 
 // NewManager returns a manager storing partitions under cfg.Dir.
 func NewManager(cfg Config) *Manager {
-	fsys := cfg.FS
+	if cfg.MaxOpenFiles <= 0 {
+		cfg.MaxOpenFiles = fs.DefaultMaxOpen()
+	}
+	// The cache sits right on the filesystem (a Mem's crash fences it) and
+	// under the failpoints, which then fail the syncs storage asks for.
+	files := fs.NewFileCache(cfg.FS, cfg.MaxOpenFiles)
+	var fsys fs.FS = files
 	if failpoints.Enabled {
 		fsys = faultFS{FS: fsys, node: cfg.NodeID} // failpoints.FsyncError
 	}
@@ -88,12 +101,15 @@ func NewManager(cfg Config) *Manager {
 		cfg.Logger = slog.Default()
 	}
 	return &Manager{
-		fsys: fsys, dir: cfg.Dir, nodeID: cfg.NodeID, clock: clock.OrReal(cfg.Clock),
+		fsys: fsys, files: files, dir: cfg.Dir, nodeID: cfg.NodeID, clock: clock.OrReal(cfg.Clock),
 		flushInterval: cfg.FlushInterval, logger: cfg.Logger,
 		parts: map[key]*Partition{},
 		sig:   newSignal(),
 	}
 }
+
+// FileStats says how the partition logs' descriptors are used.
+func (m *Manager) FileStats() fs.FileCacheStats { return m.files.Stats() }
 
 func (m *Manager) now() time.Time { return m.clock.Now() }
 

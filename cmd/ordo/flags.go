@@ -16,6 +16,10 @@ import (
 	"github.com/ordo-broker/ordo/broker/controller"
 )
 
+// minMaxOpenFiles is the smallest --max-open-files: a few files per
+// partition being written at once, checkpoints, and room to reopen.
+const minMaxOpenFiles = 16
+
 // options is what the command line and the environment ask for.
 type options struct {
 	cfg      broker.Config
@@ -49,12 +53,14 @@ var flagSpecs = []flagSpec{
 	{"flush-interval", "ORDO_FLUSH_INTERVAL", "DURATION", "how often topics with the interval flush policy are fsynced, e.g. 500ms, 1s"},
 	{"offsets-topic-partitions", "ORDO_OFFSETS_TOPIC_PARTITIONS", "N", "partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)"},
 	{"group-initial-rebalance-delay", "ORDO_GROUP_INITIAL_REBALANCE_DELAY", "DURATION", "how long a new group waits for more members before its first rebalance\n(group.initial.rebalance.delay.ms), e.g. 0s in tests"},
+	{"max-open-files", "ORDO_MAX_OPEN_FILES", "N", "how many files the partition logs may hold open; idle segment and index files\nare closed and reopened on use. 0 means half the process's open-files limit\n(RLIMIT_NOFILE), at most 65536"},
 }
 
 // rawFlags holds the flag values before validation.
 type rawFlags struct {
 	listen, advertise, dataDir, logLevel string
 	nodeID, numPartitions, offsetsParts  int64
+	maxOpenFiles                         int64
 	autoCreate                           bool
 	flushInterval, rebalanceDelay        time.Duration
 }
@@ -72,6 +78,7 @@ func newFlagSet(def broker.Config, raw *rawFlags) *flag.FlagSet {
 	fs.DurationVar(&raw.flushInterval, "flush-interval", def.FlushInterval, "")
 	fs.Int64Var(&raw.offsetsParts, "offsets-topic-partitions", int64(def.OffsetsTopicPartitions), "")
 	fs.DurationVar(&raw.rebalanceDelay, "group-initial-rebalance-delay", def.GroupInitialRebalanceDelay, "")
+	fs.Int64Var(&raw.maxOpenFiles, "max-open-files", int64(def.MaxOpenFiles), "")
 	return fs
 }
 
@@ -158,6 +165,10 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (options, e
 		return options{}, usagef("%s %v: must not be negative", src("group-initial-rebalance-delay"), raw.rebalanceDelay)
 	}
 	o.cfg.GroupInitialRebalanceDelay = raw.rebalanceDelay
+	if raw.maxOpenFiles != 0 && (raw.maxOpenFiles < minMaxOpenFiles || raw.maxOpenFiles > math.MaxInt32) {
+		return options{}, usagef("%s %d: must be 0 (the default) or between %d and %d", src("max-open-files"), raw.maxOpenFiles, minMaxOpenFiles, math.MaxInt32)
+	}
+	o.cfg.MaxOpenFiles = int(raw.maxOpenFiles)
 	return o, nil
 }
 
