@@ -34,8 +34,11 @@ type Manager struct {
 	flushInterval time.Duration
 	logger        *slog.Logger
 
-	mu    sync.RWMutex
-	parts map[key]*Partition
+	mu      sync.RWMutex
+	parts   map[key]*Partition
+	started bool // the first Apply ran
+	// openFailed: a log failed to open; no clean-shutdown marker then.
+	openFailed bool
 
 	sig signal // broadcast when any partition's high watermark moves
 
@@ -141,22 +144,28 @@ func FolderName(topic string, index int32) string {
 }
 
 // Apply reconciles hosted partitions with next. It is a controller listener:
-// prev is nil on the first call, when leftover folders of topics that no
-// longer exist are removed.
+// prev is nil on the first call, which opens (and recovers) the logs the
+// broker already has, reads and removes the clean-shutdown marker, logs
+// what recovery did, and removes leftover folders of topics that no longer
+// exist.
 func (m *Manager) Apply(prev, next *metadata.Image) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var rep *startReport
+	if !m.started {
+		m.started = true
+		rep = &startReport{start: m.now()}
+		clean, err := m.takeCleanShutdownMarker()
+		if err != nil {
+			return err // nothing opened: opening might trust a log it should not
+		}
+		rep.clean = clean
+	}
 	want := map[key]bool{}
 	var errs []error
 	for _, name := range next.TopicNames() {
 		t := next.Topics[name]
-		cfg, err := topicconfig.Build(t.Configs)
-		if err != nil {
-			// The controller validated these overrides; a failure here
-			// means a newer broker wrote configs this one does not know.
-			m.logger.Warn("topic has invalid configs; using defaults", "topic", name, "err", err)
-			cfg = topicconfig.Defaults()
-		}
+		cfg := m.topicConfig(t)
 		for _, pr := range t.Partitions {
 			if !hosts(pr, m.nodeID) {
 				continue
@@ -171,12 +180,14 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 			if p, ok := m.parts[k]; ok { // same name, new topic id: the old one was deleted
 				errs = append(errs, m.remove(k, p))
 			}
-			p, err := m.open(t, pr, cfg)
+			p, err := m.open(t, pr, cfg, rep != nil && rep.clean)
 			if err != nil {
+				m.openFailed = true
 				errs = append(errs, err)
 				continue
 			}
 			m.parts[k] = p
+			rep.add(p.log.Recovery())
 		}
 	}
 	for k, p := range m.parts {
@@ -187,7 +198,22 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 	if prev == nil {
 		errs = append(errs, m.removeStrays(want))
 	}
+	if rep != nil {
+		m.logStart(rep)
+	}
 	return errors.Join(errs...)
+}
+
+// topicConfig is a topic's configuration as the partitions apply it.
+func (m *Manager) topicConfig(t *metadata.Topic) topicconfig.Config {
+	cfg, err := topicconfig.Build(t.Configs)
+	if err != nil {
+		// The controller validated these overrides; a failure here
+		// means a newer broker wrote configs this one does not know.
+		m.logger.Warn("topic has invalid configs; using defaults", "topic", t.Name, "err", err)
+		cfg = topicconfig.Defaults()
+	}
+	return cfg
 }
 
 func hosts(pr metadata.PartitionRecord, node int32) bool {
@@ -212,7 +238,9 @@ func storageConfig(c topicconfig.Config) storage.Config {
 // topic is never mistaken for a new topic of the same name.
 const partitionMetadataFile = "partition.metadata"
 
-func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config) (*Partition, error) {
+// open opens (and recovers) a partition's log; clean says the broker shut
+// down cleanly last time (storage.Options.CleanShutdown).
+func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config, clean bool) (*Partition, error) {
 	dir := filepath.Join(m.dir, FolderName(t.Name, pr.Partition))
 	want := "version: 0\ntopic_id: " + t.ID.String() + "\n"
 	switch have, err := m.readFile(filepath.Join(dir, partitionMetadataFile)); {
@@ -224,9 +252,19 @@ func (m *Manager) open(t *metadata.Topic, pr metadata.PartitionRecord, cfg topic
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("partition: %w", err)
 	}
-	log, err := storage.Open(m.fsys, dir, storageConfig(cfg), m.clock.Now)
+	log, err := storage.OpenWith(m.fsys, dir, storageConfig(cfg), storage.Options{Now: m.clock.Now, CleanShutdown: clean})
 	if err != nil {
 		return nil, err
+	}
+	if r := log.Recovery(); r.Recovered() {
+		m.logger.Info("recovered partition log",
+			"topic", t.Name, "partition", pr.Partition,
+			"segments", r.Segments, "segments_rescanned", r.SegmentsRescanned,
+			"bytes_rescanned", r.BytesRescanned, "bytes_checked", r.BytesChecked,
+			"truncated_bytes", r.TruncatedBytes, "truncated_records", r.TruncatedRecords,
+			"segments_deleted", r.SegmentsDeleted, "swaps_completed", r.SwapsCompleted,
+			"log_start_offset", r.LogStartOffset, "log_end_offset", r.LogEndOffset,
+			"duration", r.Duration)
 	}
 	if err := m.writeFileOnce(dir, partitionMetadataFile, want); err != nil {
 		_ = log.Close()
@@ -348,7 +386,9 @@ func (m *Manager) FlushAll() error {
 	return errors.Join(errs...)
 }
 
-// Close closes every partition's log (after a final flush).
+// Close closes every partition's log (after a final flush). If every log
+// closed cleanly, it writes the clean-shutdown marker, so the next start
+// trusts the logs instead of rescanning their active segments.
 func (m *Manager) Close() error {
 	flushErr := m.FlushAll()
 	m.mu.Lock()
@@ -359,7 +399,11 @@ func (m *Manager) Close() error {
 		delete(m.parts, k)
 	}
 	m.sig.broadcast()
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if err == nil && m.started && !m.openFailed {
+		err = m.writeCleanShutdownMarker()
+	}
+	return err
 }
 
 // signal is a broadcast: wait returns a channel that broadcast closes.
