@@ -120,6 +120,9 @@ func Start(cfg Config) (*Broker, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("broker: opening partitions: %w", applyErr)
 	}
+	// From now on a change that needs a partition this broker cannot open
+	// is refused (CreateTopics, CreatePartitions: KAFKA_STORAGE_ERROR).
+	ctl.SetPreparer(b.partitions)
 	if err := ctl.RegisterBroker(metadata.BrokerRecord{NodeID: cfg.NodeID, Host: host, Port: port}); err != nil {
 		b.shutdown()
 		_ = ln.Close()

@@ -33,6 +33,9 @@ var codes = []struct {
 	// Corruption found on disk wraps ErrCorruptBatch too: it must read as
 	// a storage error, not as the client's corrupt message.
 	{partition.ErrCorruptLog, kerr.KafkaStorageError},
+	// A new partition whose log cannot be opened (no descriptors, no
+	// space, a failing disk): the topic is not created.
+	{partition.ErrOpenLog, kerr.KafkaStorageError},
 	{partition.ErrCorruptBatch, kerr.CorruptMessage},
 	{partition.ErrLogFencedEpoch, kerr.FencedLeaderEpoch},
 	{partition.ErrInvalidMagic, kerr.InvalidRecord},

@@ -34,9 +34,13 @@ type Manager struct {
 	flushInterval time.Duration
 	logger        *slog.Logger
 
-	mu      sync.RWMutex
-	parts   map[key]*Partition
-	started bool // the first Apply ran
+	mu    sync.RWMutex
+	parts map[key]*Partition
+	// prepared holds the partitions Prepare opened for a change the
+	// controller has not committed yet; Apply adopts them, Abandon
+	// deletes them. Get does not see them.
+	prepared map[key]*Partition
+	started  bool // the first Apply ran
 	// openFailed: a log failed to open; no clean-shutdown marker then.
 	openFailed bool
 
@@ -106,8 +110,9 @@ func NewManager(cfg Config) *Manager {
 	return &Manager{
 		fsys: fsys, files: files, dir: cfg.Dir, nodeID: cfg.NodeID, clock: clock.OrReal(cfg.Clock),
 		flushInterval: cfg.FlushInterval, logger: cfg.Logger,
-		parts: map[key]*Partition{},
-		sig:   newSignal(),
+		parts:    map[key]*Partition{},
+		prepared: map[key]*Partition{},
+		sig:      newSignal(),
 	}
 }
 
@@ -172,6 +177,14 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 			}
 			k := key{name, pr.Partition}
 			want[k] = true
+			if p, ok := m.prepared[k]; ok {
+				delete(m.prepared, k)
+				if p.TopicID == t.ID && m.parts[k] == nil {
+					m.parts[k] = p
+				} else {
+					errs = append(errs, m.deleteLog(k, p))
+				}
+			}
 			if p, ok := m.parts[k]; ok && p.TopicID == t.ID {
 				p.setState(pr, cfg)
 				p.log.SetConfig(storageConfig(cfg))
@@ -189,6 +202,10 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 			m.parts[k] = p
 			rep.add(p.log.Recovery())
 		}
+	}
+	for k, p := range m.prepared { // prepared for a change that did not come
+		delete(m.prepared, k)
+		errs = append(errs, m.deleteLog(k, p))
 	}
 	for k, p := range m.parts {
 		if !want[k] {
@@ -214,6 +231,69 @@ func (m *Manager) topicConfig(t *metadata.Topic) topicconfig.Config {
 		cfg = topicconfig.Defaults()
 	}
 	return cfg
+}
+
+// Prepare opens the logs of the partitions that next gives this broker and
+// it does not host yet, before the controller commits the change that
+// creates them (a controller.Preparer): a topic whose partitions cannot be
+// opened here, for want of descriptors, space or a working disk, is refused
+// rather than acknowledged and left unserved. On an error the logs it
+// opened are deleted again, nothing of the topic stays on disk, and the
+// error wraps ErrOpenLog. Apply adopts the prepared partitions once the
+// change is committed; Abandon deletes them if it is not.
+func (m *Manager) Prepare(_, next *metadata.Image) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var opened []key
+	for _, name := range next.TopicNames() {
+		t := next.Topics[name]
+		var cfg *topicconfig.Config
+		for _, pr := range t.Partitions {
+			k := key{name, pr.Partition}
+			if !hosts(pr, m.nodeID) || m.parts[k] != nil || m.prepared[k] != nil {
+				continue
+			}
+			if cfg == nil {
+				c := m.topicConfig(t)
+				cfg = &c
+			}
+			p, err := m.open(t, pr, *cfg, false)
+			if err != nil {
+				for _, k := range opened {
+					_ = m.deleteLog(k, m.prepared[k])
+					delete(m.prepared, k)
+				}
+				m.logger.Error("cannot open a new partition's log; the change is refused",
+					"topic", name, "partition", pr.Partition, "err", err)
+				return fmt.Errorf("%w %s: %w", ErrOpenLog, FolderName(name, pr.Partition), err)
+			}
+			m.prepared[k] = p
+			opened = append(opened, k)
+		}
+	}
+	return nil
+}
+
+// Abandon deletes the partitions Prepare opened for a change the
+// controller could not commit after all.
+func (m *Manager) Abandon(*metadata.Image) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, p := range m.prepared {
+		delete(m.prepared, k)
+		if err := m.deleteLog(k, p); err != nil {
+			m.logger.Error("deleting a partition prepared for an abandoned change", "err", err)
+		}
+	}
+}
+
+// deleteLog closes and deletes the log of a partition that is not hosted.
+func (m *Manager) deleteLog(k key, p *Partition) error {
+	_ = p.close()
+	if err := p.log.Delete(); err != nil {
+		return fmt.Errorf("partition: deleting %s: %w", FolderName(k.topic, k.index), err)
+	}
+	return nil
 }
 
 func hosts(pr metadata.PartitionRecord, node int32) bool {
@@ -397,6 +477,10 @@ func (m *Manager) Close() error {
 	for k, p := range m.parts {
 		errs = append(errs, p.close())
 		delete(m.parts, k)
+	}
+	for k, p := range m.prepared {
+		errs = append(errs, m.deleteLog(k, p))
+		delete(m.prepared, k)
 	}
 	m.sig.broadcast()
 	err := errors.Join(errs...)
