@@ -69,7 +69,11 @@ type FileCache struct {
 	ring    []*cachedFile // open, unpinned handles: the clock's face
 	hand    int
 	names   map[string]map[*cachedFile]struct{} // live handles by name
-	stats   FileCacheStats
+	// under counts the live handles below each directory, so that
+	// removing or renaming a directory with none (a deleted partition's,
+	// whose logs closed first) costs no scan of every name.
+	under map[string]int
+	stats FileCacheStats
 }
 
 // FileCacheStats counts what a FileCache did.
@@ -104,7 +108,12 @@ const minMaxOpen = 4
 // descriptors open (at least 4). For a Mem, pass the Mem itself, not a
 // wrapper around it, so the cache can tell when it crashed.
 func NewFileCache(fsys FS, maxOpen int) *FileCache {
-	c := &FileCache{fsys: fsys, max: max(maxOpen, minMaxOpen), names: map[string]map[*cachedFile]struct{}{}}
+	c := &FileCache{
+		fsys:  fsys,
+		max:   max(maxOpen, minMaxOpen),
+		names: map[string]map[*cachedFile]struct{}{},
+		under: map[string]int{},
+	}
 	if g, ok := fsys.(interface{ generation() uint64 }); ok {
 		c.gen = g.generation
 		c.created = g.generation()
@@ -244,7 +253,7 @@ func (c *FileCache) namedLocked(name string, tree bool) []*cachedFile {
 	for h := range c.names[name] {
 		hs = append(hs, h)
 	}
-	if tree {
+	if tree && c.under[name] > 0 {
 		for n, set := range c.names {
 			if isUnder(n, name) {
 				for h := range set {
@@ -299,13 +308,30 @@ func (c *FileCache) addNameLocked(h *cachedFile) {
 		c.names[h.name] = set
 	}
 	set[h] = struct{}{}
+	c.countUnderLocked(h.name, 1)
 }
 
 func (c *FileCache) removeNameLocked(h *cachedFile) {
 	if set := c.names[h.name]; set != nil {
+		if _, ok := set[h]; !ok {
+			return
+		}
 		delete(set, h)
 		if len(set) == 0 {
 			delete(c.names, h.name)
+		}
+		c.countUnderLocked(h.name, -1)
+	}
+}
+
+// countUnderLocked adds d to the count of every directory above name.
+func (c *FileCache) countUnderLocked(name string, d int) {
+	for dir := filepath.Dir(name); ; dir = filepath.Dir(dir) {
+		if c.under[dir] += d; c.under[dir] == 0 {
+			delete(c.under, dir)
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return
 		}
 	}
 }

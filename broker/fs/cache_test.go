@@ -186,6 +186,13 @@ func TestFileCacheRemovedOrReplacedFileStaysReadable(t *testing.T) {
 	require.NoError(t, files[0].Close())
 	require.NoError(t, files[1].Close())
 	assert.Equal(t, open-2, c.Stats().Open, "pinned descriptors close with their handles")
+
+	// A whole directory removed under evicted handles.
+	require.True(t, evicted(files[2]))
+	require.NoError(t, c.RemoveAll("/d"))
+	assert.Equal(t, "file 2", readAt(t, files[2]))
+	_, err = c.Stat("/d")
+	assert.True(t, IsNotExist(err))
 }
 
 func TestFileCacheFencedByCrash(t *testing.T) {
