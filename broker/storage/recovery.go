@@ -116,7 +116,10 @@ func (l *Log) recover(clean bool) error {
 		l.recovery.SegmentsDeleted++
 		bases = bases[1:]
 	}
-	if len(bases) == 0 {
+	// A new log (or one whose segments were all deleted): its one segment
+	// is created empty, with nothing to scan or sync but its name.
+	newLog := len(bases) == 0
+	if newLog {
 		bases = []int64{logStart}
 		l.dirDirty = true
 	}
@@ -139,11 +142,14 @@ func (l *Log) recover(clean bool) error {
 				break
 			}
 		}
-		s, err := openSegment(l.fsys, l.dir, base, false)
+		s, err := openSegment(l.fsys, l.dir, base, newLog)
 		if err != nil {
 			return err
 		}
 		l.segments = append(l.segments, s)
+		if newLog {
+			break
+		}
 		last := i == len(bases)-1
 		if swapped[base] && !last {
 			if err := l.loadSwapped(s); err != nil {

@@ -177,3 +177,48 @@ func TestRecoveryCountsSegmentsDeletedAfterACut(t *testing.T) {
 	assert.Equal(t, int64(len(want)-len(got)), r.TruncatedBytes)
 	assert.Equal(t, int64(30*2)-l.LogEndOffset(), r.TruncatedRecords, "every cut batch's header was readable")
 }
+
+// countingFile counts the writes and truncations made through it.
+type countingFile struct {
+	fs.File
+	changes int
+}
+
+func (f *countingFile) WriteAt(p []byte, off int64) (int, error) {
+	f.changes++
+	return f.File.WriteAt(p, off)
+}
+
+func (f *countingFile) Truncate(n int64) error {
+	f.changes++
+	return f.File.Truncate(n)
+}
+
+// TestRewriteIndexWritesOnlyWhatDiffers: a rebuilt index rewrites a file
+// only from its first differing byte, and not at all when it holds the
+// right bytes already (a file left untouched needs no real fsync).
+func TestRewriteIndexWritesOnlyWhatDiffers(t *testing.T) {
+	for _, tt := range []struct {
+		have, want string
+		changes    int
+	}{
+		{"", "", 0},
+		{"abcdefgh", "abcdefgh", 0},
+		{"abcdefgh", "abcdXYZW", 2}, // truncate, and write the rest
+		{"abcdefgh", "abcd", 1},     // truncate only
+		{"abcd", "abcdefgh", 1},     // append only
+		{"abcdefgh", "", 1},
+	} {
+		mem := fs.NewMem()
+		f, err := mem.OpenFile("/i", os.O_RDWR|os.O_CREATE, 0o644)
+		require.NoError(t, err)
+		_, err = f.WriteAt([]byte(tt.have), 0)
+		require.NoError(t, err)
+		cf := &countingFile{File: f}
+		require.NoError(t, rewriteIndex(cf, []byte(tt.want)))
+		got, err := fs.ReadFile(mem, "/i")
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, string(got), "%q → %q", tt.have, tt.want)
+		assert.Equal(t, tt.changes, cf.changes, "%q → %q", tt.have, tt.want)
+	}
+}
