@@ -110,18 +110,18 @@ func (x *offsetIndex) truncateEntries(n, entrySize int) error {
 }
 
 // reset replaces the file's contents with entries (an index rebuilt from
-// the log); see rewriteIndex.
-func (x *offsetIndex) reset(entries []offsetEntry) error {
+// the log); see rewriteIndex. changed says whether the file was written.
+func (x *offsetIndex) reset(entries []offsetEntry) (changed bool, err error) {
 	buf := make([]byte, 0, len(entries)*offsetEntrySize)
 	for _, e := range entries {
 		buf = binary.BigEndian.AppendUint32(buf, e.rel)
 		buf = binary.BigEndian.AppendUint32(buf, e.pos)
 	}
-	if err := rewriteIndex(x.f, buf); err != nil {
-		return err
+	if changed, err = rewriteIndex(x.f, buf); err != nil {
+		return changed, err
 	}
 	x.entries, x.written = entries, len(entries)
-	return nil
+	return changed, nil
 }
 
 // load reads the file and checks what can be checked without the log:
@@ -219,46 +219,47 @@ func (x *timeIndex) truncateToOffset(next int64) error {
 }
 
 // reset replaces the file's contents with entries; see rewriteIndex.
-func (x *timeIndex) reset(entries []timeEntry) error {
+func (x *timeIndex) reset(entries []timeEntry) (changed bool, err error) {
 	buf := make([]byte, 0, len(entries)*timeEntrySize)
 	for _, e := range entries {
 		buf = binary.BigEndian.AppendUint64(buf, uint64(e.ts))
 		buf = binary.BigEndian.AppendUint32(buf, e.rel)
 	}
-	if err := rewriteIndex(x.f, buf); err != nil {
-		return err
+	if changed, err = rewriteIndex(x.f, buf); err != nil {
+		return changed, err
 	}
 	x.entries, x.written = entries, len(entries)
-	return nil
+	return changed, nil
 }
 
 // rewriteIndex makes an index file hold want, writing only from the first
 // byte that differs: after a crash most of a rebuilt index is what the file
 // already holds, and a file left untouched costs no write and no real
 // fsync (a new partition's empty indexes, 20,000 of them at a time).
-func rewriteIndex(f fs.File, want []byte) error {
+// changed says whether it wrote.
+func rewriteIndex(f fs.File, want []byte) (changed bool, err error) {
 	have, err := readAll(f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	common := 0
 	for common < len(have) && common < len(want) && have[common] == want[common] {
 		common++
 	}
 	if common == len(have) && common == len(want) {
-		return nil
+		return false, nil
 	}
 	if len(have) > common {
 		if err := f.Truncate(int64(common)); err != nil {
-			return err
+			return true, err
 		}
 	}
 	if common < len(want) {
 		if _, err := f.WriteAt(want[common:], int64(common)); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // load reads the file and checks whole entries, strictly increasing

@@ -405,13 +405,21 @@ func (l *Log) rescan(s *segment, last bool, seen *epochCache) (cut bool, err err
 	if !last && !cut {
 		s.addFinalTimeEntry() // as if rolled: it stays a closed segment
 	}
-	if err := s.rebuildIndexFiles(); err != nil {
+	changed, err := s.rebuildIndexFiles()
+	if err != nil {
 		return false, err
 	}
 	if s.size > 0 && s.firstAppend.IsZero() {
 		s.firstAppend = l.now() // no timestamp to go by
 	}
 	s.syncedSize, s.indexesSynced = -1, false
+	if s.size == 0 && !cut && !changed {
+		// An empty segment left as it was: nothing to make durable. (Its
+		// index files may hold stale entries on disk that a previous
+		// process truncated without an fsync, but an empty segment's load
+		// rejects every entry, all pointing at or past its end.)
+		s.syncedSize, s.indexesSynced = 0, true
+	}
 	return cut, nil
 }
 

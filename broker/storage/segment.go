@@ -277,9 +277,11 @@ func (s *segment) loadTail() (checked int64, err error) {
 }
 
 // rebuildIndexFiles writes the in-memory index entries (from scanAll) over
-// the index files.
-func (s *segment) rebuildIndexFiles() error {
-	return errors.Join(s.index.reset(s.index.entries), s.timeIndex.reset(s.timeIndex.entries))
+// the index files; changed says whether either file was written.
+func (s *segment) rebuildIndexFiles() (changed bool, err error) {
+	c1, err1 := s.index.reset(s.index.entries)
+	c2, err2 := s.timeIndex.reset(s.timeIndex.entries)
+	return c1 || c2, errors.Join(err1, err2)
 }
 
 // rebuildIndexFilesDurably does the same for a segment that recovery trusts
@@ -290,19 +292,19 @@ func (s *segment) rebuildIndexFiles() error {
 // offset index, each fsynced.
 func (s *segment) rebuildIndexFilesDurably() error {
 	entries := s.index.entries
-	if err := s.index.reset(nil); err != nil {
+	if _, err := s.index.reset(nil); err != nil {
 		return err
 	}
 	if err := s.index.f.Sync(); err != nil {
 		return err
 	}
-	if err := s.timeIndex.reset(s.timeIndex.entries); err != nil {
+	if _, err := s.timeIndex.reset(s.timeIndex.entries); err != nil {
 		return err
 	}
 	if err := s.timeIndex.f.Sync(); err != nil {
 		return err
 	}
-	if err := s.index.reset(entries); err != nil {
+	if _, err := s.index.reset(entries); err != nil {
 		return err
 	}
 	return s.index.f.Sync()
