@@ -168,6 +168,7 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 	}
 	want := map[key]bool{}
 	var errs []error
+	var jobs []openJob
 	for _, name := range next.TopicNames() {
 		t := next.Topics[name]
 		cfg := m.topicConfig(t)
@@ -193,15 +194,17 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 			if p, ok := m.parts[k]; ok { // same name, new topic id: the old one was deleted
 				errs = append(errs, m.remove(k, p))
 			}
-			p, err := m.open(t, pr, cfg, rep != nil && rep.clean)
-			if err != nil {
-				m.openFailed = true
-				errs = append(errs, err)
-				continue
-			}
-			m.parts[k] = p
-			rep.add(p.log.Recovery())
+			jobs = append(jobs, openJob{k: k, t: t, pr: pr, cfg: cfg})
 		}
+	}
+	for _, r := range m.openAll(jobs, rep != nil && rep.clean) {
+		if r.err != nil {
+			m.openFailed = true
+			errs = append(errs, r.err)
+			continue
+		}
+		m.parts[r.k] = r.p
+		rep.add(r.p.log.Recovery())
 	}
 	for k, p := range m.prepared { // prepared for a change that did not come
 		delete(m.prepared, k)
@@ -244,7 +247,7 @@ func (m *Manager) topicConfig(t *metadata.Topic) topicconfig.Config {
 func (m *Manager) Prepare(_, next *metadata.Image) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var opened []key
+	var jobs []openJob
 	for _, name := range next.TopicNames() {
 		t := next.Topics[name]
 		var cfg *topicconfig.Config
@@ -257,21 +260,30 @@ func (m *Manager) Prepare(_, next *metadata.Image) error {
 				c := m.topicConfig(t)
 				cfg = &c
 			}
-			p, err := m.open(t, pr, *cfg, false)
-			if err != nil {
-				for _, k := range opened {
-					_ = m.deleteLog(k, m.prepared[k])
-					delete(m.prepared, k)
-				}
-				m.logger.Error("cannot open a new partition's log; the change is refused",
-					"topic", name, "partition", pr.Partition, "err", err)
-				return fmt.Errorf("%w %s: %w", ErrOpenLog, FolderName(name, pr.Partition), err)
-			}
-			m.prepared[k] = p
-			opened = append(opened, k)
+			jobs = append(jobs, openJob{k: k, t: t, pr: pr, cfg: *cfg})
 		}
 	}
-	return nil
+	res := m.openAll(jobs, false)
+	var failed *openResult
+	for i, r := range res {
+		if r.err != nil && failed == nil {
+			failed = &res[i]
+		}
+	}
+	if failed == nil {
+		for _, r := range res {
+			m.prepared[r.k] = r.p
+		}
+		return nil
+	}
+	for _, r := range res {
+		if r.err == nil {
+			_ = m.deleteLog(r.k, r.p)
+		}
+	}
+	m.logger.Error("cannot open a new partition's log; the change is refused",
+		"topic", failed.t.Name, "partition", failed.pr.Partition, "err", failed.err)
+	return fmt.Errorf("%w %s: %w", ErrOpenLog, FolderName(failed.t.Name, failed.pr.Partition), failed.err)
 }
 
 // Abandon deletes the partitions Prepare opened for a change the
