@@ -181,6 +181,10 @@ func (b *Broker) Addr() string { return b.addr }
 // test).
 func (b *Broker) ListenAddr() string { return b.listenAddr }
 
+// LogFileStats says how many descriptors the partition logs hold (at most
+// Config.MaxOpenFiles) and how often idle ones were closed and reopened.
+func (b *Broker) LogFileStats() fs.FileCacheStats { return b.partitions.FileStats() }
+
 // NodeID is the broker's id.
 func (b *Broker) NodeID() int32 { return b.cfg.NodeID }
 
