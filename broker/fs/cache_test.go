@@ -380,3 +380,19 @@ func TestFileCacheOSDescriptors(t *testing.T) {
 	}
 	assert.Equal(t, 0, openDescriptorsUnder(t, dir))
 }
+
+func TestIsUnder(t *testing.T) {
+	for _, tt := range []struct {
+		name, dir string
+		want      bool
+	}{
+		{"/a/b", "/a", true},
+		{"/a/b/c", "/a", true},
+		{"/ab", "/a", false},
+		{"/a", "/a", false},
+		{"/x", "/", true},
+		{"a/b", "a", true},
+	} {
+		assert.Equal(t, tt.want, isUnder(tt.name, tt.dir), "%s under %s", tt.name, tt.dir)
+	}
+}
