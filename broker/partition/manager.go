@@ -41,6 +41,7 @@ type Manager struct {
 	// deletes them. Get does not see them.
 	prepared map[key]*Partition
 	started  bool // the first Apply ran
+	closed   bool // Close ran: nothing more is prepared
 	// openFailed: a log failed to open; no clean-shutdown marker then.
 	openFailed bool
 
@@ -246,7 +247,6 @@ func (m *Manager) topicConfig(t *metadata.Topic) topicconfig.Config {
 // change is committed; Abandon deletes them if it is not.
 func (m *Manager) Prepare(_, next *metadata.Image) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	var jobs []openJob
 	for _, name := range next.TopicNames() {
 		t := next.Topics[name]
@@ -263,14 +263,22 @@ func (m *Manager) Prepare(_, next *metadata.Image) error {
 			jobs = append(jobs, openJob{k: k, t: t, pr: pr, cfg: *cfg})
 		}
 	}
+	m.mu.Unlock()
+	if len(jobs) == 0 {
+		return nil
+	}
+	// Opened without m.mu, so produces and fetches to hosted partitions go
+	// on meanwhile; the controller's lock keeps every other change out.
 	res := m.openAll(jobs, false)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var failed *openResult
 	for i, r := range res {
 		if r.err != nil && failed == nil {
 			failed = &res[i]
 		}
 	}
-	if failed == nil {
+	if failed == nil && !m.closed {
 		for _, r := range res {
 			m.prepared[r.k] = r.p
 		}
@@ -280,6 +288,9 @@ func (m *Manager) Prepare(_, next *metadata.Image) error {
 		if r.err == nil {
 			_ = m.deleteLog(r.k, r.p)
 		}
+	}
+	if failed == nil {
+		return fmt.Errorf("%w: %w", ErrOpenLog, ErrStopped)
 	}
 	m.logger.Error("cannot open a new partition's log; the change is refused",
 		"topic", failed.t.Name, "partition", failed.pr.Partition, "err", failed.err)
@@ -485,6 +496,7 @@ func (m *Manager) Close() error {
 	flushErr := m.FlushAll()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.closed = true
 	errs := []error{flushErr}
 	for k, p := range m.parts {
 		errs = append(errs, p.close())
