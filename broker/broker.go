@@ -123,6 +123,7 @@ func Start(cfg Config) (*Broker, error) {
 	b.partitions = partition.NewManager(partition.Config{
 		FS: cfg.FS, Dir: cfg.DataDir, NodeID: cfg.NodeID,
 		Clock: cfg.Clock, FlushInterval: cfg.FlushInterval, Logger: b.logger,
+		MaxOpenFiles: cfg.MaxOpenFiles,
 	})
 	b.partitions.OnStorageFailure = b.failStop
 
@@ -140,6 +141,9 @@ func Start(cfg Config) (*Broker, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("broker: opening partitions: %w", applyErr)
 	}
+	// From now on a change that needs a partition this broker cannot open
+	// is refused (CreateTopics, CreatePartitions: KAFKA_STORAGE_ERROR).
+	ctl.SetPreparer(b.partitions)
 	if err := ctl.RegisterBroker(metadata.BrokerRecord{NodeID: cfg.NodeID, Host: host, Port: port}); err != nil {
 		b.shutdown()
 		_ = ln.Close()
@@ -211,6 +215,10 @@ func (b *Broker) Addr() string { return b.addr }
 // from Addr when Config.Advertise sends clients elsewhere (a proxy in a
 // test).
 func (b *Broker) ListenAddr() string { return b.listenAddr }
+
+// LogFileStats says how many descriptors the partition logs hold (at most
+// Config.MaxOpenFiles) and how often idle ones were closed and reopened.
+func (b *Broker) LogFileStats() fs.FileCacheStats { return b.partitions.FileStats() }
 
 // NodeID is the broker's id.
 func (b *Broker) NodeID() int32 { return b.cfg.NodeID }

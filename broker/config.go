@@ -93,6 +93,12 @@ type Config struct {
 	// want members to expire quickly lower the minimum.
 	GroupMinSessionTimeout time.Duration
 	GroupMaxSessionTimeout time.Duration
+	// MaxOpenFiles bounds the descriptors the partition logs hold open:
+	// segment and index files are closed when idle and reopened on use
+	// (fs.FileCache), so the broker's descriptors do not grow with its
+	// partitions. Zero means half the process's open-files limit
+	// (RLIMIT_NOFILE), at most 65,536, leaving the rest to connections.
+	MaxOpenFiles int
 	// Logger receives the broker's logs. nil means slog.Default().
 	Logger *slog.Logger
 	// Clock is the broker's clock: every reading of the time and every

@@ -41,12 +41,28 @@ const MaxPartitions = 10000
 // durable.
 type Listener func(prev, next *metadata.Image)
 
+// Preparer readies the broker for a change before the controller makes it
+// durable. The partition manager is one: it opens the logs of new
+// partitions first, so that a topic whose partitions cannot be opened is
+// refused instead of acknowledged and left unserved.
+type Preparer interface {
+	// Prepare is called under the controller's lock with the current image
+	// and the one the change would make, before any record is written. An
+	// error refuses the change (the caller gets it); Prepare must then have
+	// undone its own work.
+	Prepare(prev, next *metadata.Image) error
+	// Abandon is called with the current image when a change that Prepare
+	// accepted could not be written after all.
+	Abandon(current *metadata.Image)
+}
+
 // Controller owns the metadata record log and the current image.
 type Controller struct {
 	mu        sync.Mutex // serialises changes; image reads take it too
 	log       *recordLog
 	image     *metadata.Image
 	listeners []Listener
+	preparer  Preparer
 	logger    *slog.Logger
 }
 
@@ -94,15 +110,32 @@ func (c *Controller) Subscribe(l Listener) {
 	l(nil, c.image)
 }
 
+// SetPreparer makes p ready every later change before it is committed.
+func (c *Controller) SetPreparer(p Preparer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.preparer = p
+}
+
 // commit makes recs durable, applies them and tells listeners. Callers hold
 // c.mu. Records are validated by Apply before they are written, so a record
-// that does not fit never reaches the log.
+// that does not fit never reaches the log; the preparer readies the broker
+// for them before they are written, so a change the broker cannot carry
+// out (a new partition whose log cannot be opened) never does either.
 func (c *Controller) commit(recs ...metadata.Record) error {
 	next, err := c.image.Apply(recs...)
 	if err != nil {
 		return err
 	}
+	if c.preparer != nil {
+		if err := c.preparer.Prepare(c.image, next); err != nil {
+			return err
+		}
+	}
 	if err := c.log.append(recs); err != nil {
+		if c.preparer != nil {
+			c.preparer.Abandon(c.image)
+		}
 		return err
 	}
 	prev := c.image

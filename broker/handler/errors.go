@@ -43,6 +43,9 @@ var codes = []struct {
 	// the log directory is offline (Java clients refresh metadata on it);
 	// NOT_ENOUGH_REPLICAS would be about replication.
 	{partition.ErrResourceExhausted, kerr.RequestTimedOut},
+	// A new partition whose log cannot be opened (no descriptors, no
+	// space, a failing disk): the topic is not created.
+	{partition.ErrOpenLog, kerr.KafkaStorageError},
 	{partition.ErrCorruptBatch, kerr.CorruptMessage},
 	{partition.ErrLogFencedEpoch, kerr.FencedLeaderEpoch},
 	{partition.ErrInvalidMagic, kerr.InvalidRecord},

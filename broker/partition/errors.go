@@ -15,6 +15,9 @@ var (
 	ErrMessageTooLarge = errors.New("batch larger than max.message.bytes")
 	ErrTimeout         = errors.New("timed out waiting for the high watermark")
 	ErrStopped         = errors.New("partition is closed")
+	// ErrOpenLog: a partition's log could not be opened (Kafka
+	// KAFKA_STORAGE_ERROR): Prepare refuses the change that creates it.
+	ErrOpenLog = errors.New("cannot open the partition's log")
 
 	// From the core (leadership, KIP-320 epoch checks).
 	ErrNotLeader          = replica.ErrNotLeader

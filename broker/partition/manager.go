@@ -29,6 +29,7 @@ import (
 // deleted topics.
 type Manager struct {
 	fsys          fs.FS
+	files         *fs.FileCache // under fsys: bounds the descriptors held
 	dir           string
 	nodeID        int32
 	clock         clock.Clock
@@ -37,6 +38,14 @@ type Manager struct {
 
 	mu    sync.RWMutex
 	parts map[key]*Partition
+	// prepared holds the partitions Prepare opened for a change the
+	// controller has not committed yet; Apply adopts them, Abandon
+	// deletes them. Get does not see them.
+	prepared map[key]*Partition
+	started  bool // the first Apply ran
+	closed   bool // Close ran: nothing more is prepared
+	// openFailed: a log failed to open; no clean-shutdown marker then.
+	openFailed bool
 
 	sig signal // broadcast when any partition's high watermark moves
 
@@ -75,11 +84,23 @@ type Config struct {
 	FlushInterval time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxOpenFiles bounds the descriptors the partition logs hold open
+	// (fs.FileCache): segment files and indexes are closed when idle and
+	// reopened on use, so the broker's descriptors do not grow with its
+	// partitions and segments. Zero means fs.DefaultMaxOpen(), half the
+	// process's open-files limit.
+	MaxOpenFiles int
 }
 
 // NewManager returns a manager storing partitions under cfg.Dir.
 func NewManager(cfg Config) *Manager {
-	fsys := cfg.FS
+	if cfg.MaxOpenFiles <= 0 {
+		cfg.MaxOpenFiles = fs.DefaultMaxOpen()
+	}
+	// The cache sits right on the filesystem (a Mem's crash fences it) and
+	// under the failpoints, which then fail the syncs storage asks for.
+	files := fs.NewFileCache(cfg.FS, cfg.MaxOpenFiles)
+	var fsys fs.FS = files
 	if failpoints.Enabled {
 		fsys = faultFS{FS: fsys, node: cfg.NodeID} // failpoints.FsyncError
 	}
@@ -90,12 +111,16 @@ func NewManager(cfg Config) *Manager {
 		cfg.Logger = slog.Default()
 	}
 	return &Manager{
-		fsys: fsys, dir: cfg.Dir, nodeID: cfg.NodeID, clock: clock.OrReal(cfg.Clock),
+		fsys: fsys, files: files, dir: cfg.Dir, nodeID: cfg.NodeID, clock: clock.OrReal(cfg.Clock),
 		flushInterval: cfg.FlushInterval, logger: cfg.Logger,
-		parts: map[key]*Partition{},
-		sig:   newSignal(),
+		parts:    map[key]*Partition{},
+		prepared: map[key]*Partition{},
+		sig:      newSignal(),
 	}
 }
+
+// FileStats says how the partition logs' descriptors are used.
+func (m *Manager) FileStats() fs.FileCacheStats { return m.files.Stats() }
 
 func (m *Manager) now() time.Time { return m.clock.Now() }
 
@@ -127,11 +152,23 @@ func FolderName(topic string, index int32) string {
 }
 
 // Apply reconciles hosted partitions with next. It is a controller listener:
-// prev is nil on the first call, when the data directory's partition folders
-// that no hosted partition owns are dealt with first (reconcileFolders).
+// prev is nil on the first call, which reads and removes the clean-shutdown
+// marker, deals first with the data directory's partition folders that no
+// hosted partition owns (reconcileFolders), then opens (and recovers) the
+// logs the broker already has and logs what recovery did.
 func (m *Manager) Apply(prev, next *metadata.Image) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var rep *startReport
+	if !m.started {
+		m.started = true
+		rep = &startReport{start: m.now()}
+		clean, err := m.takeCleanShutdownMarker()
+		if err != nil {
+			return err // nothing opened: opening might trust a log it should not
+		}
+		rep.clean = clean
+	}
 	want := map[key]bool{}
 	for name, t := range next.Topics {
 		for _, pr := range t.Partitions {
@@ -144,20 +181,23 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 	if prev == nil {
 		errs = append(errs, m.reconcileFolders(next, want))
 	}
+	var jobs []openJob
 	for _, name := range next.TopicNames() {
 		t := next.Topics[name]
-		cfg, err := topicconfig.Build(t.Configs)
-		if err != nil {
-			// The controller validated these overrides; a failure here
-			// means a newer broker wrote configs this one does not know.
-			m.logger.Warn("topic has invalid configs; using defaults", "topic", name, "err", err)
-			cfg = topicconfig.Defaults()
-		}
+		cfg := m.topicConfig(t)
 		for _, pr := range t.Partitions {
 			if !hosts(pr, m.nodeID) {
 				continue
 			}
 			k := key{name, pr.Partition}
+			if p, ok := m.prepared[k]; ok {
+				delete(m.prepared, k)
+				if p.TopicID == t.ID && m.parts[k] == nil {
+					m.parts[k] = p
+				} else {
+					errs = append(errs, m.deleteLog(k, p))
+				}
+			}
 			if p, ok := m.parts[k]; ok && p.TopicID == t.ID {
 				p.setState(pr, cfg)
 				p.log.SetConfig(storageConfig(cfg))
@@ -166,20 +206,125 @@ func (m *Manager) Apply(prev, next *metadata.Image) error {
 			if p, ok := m.parts[k]; ok { // same name, new topic id: the old one was deleted
 				errs = append(errs, m.remove(k, p))
 			}
-			p, err := m.open(next, t, pr, cfg)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			m.parts[k] = p
+			jobs = append(jobs, openJob{k: k, im: next, t: t, pr: pr, cfg: cfg})
 		}
+	}
+	for _, r := range m.openAll(jobs, rep != nil && rep.clean) {
+		if r.err != nil {
+			m.openFailed = true
+			errs = append(errs, r.err)
+			continue
+		}
+		m.parts[r.k] = r.p
+		rep.add(r.p.log.Recovery())
+	}
+	for k, p := range m.prepared { // prepared for a change that did not come
+		delete(m.prepared, k)
+		errs = append(errs, m.deleteLog(k, p))
 	}
 	for k, p := range m.parts {
 		if !want[k] {
 			errs = append(errs, m.remove(k, p))
 		}
 	}
+	if rep != nil {
+		m.logStart(rep)
+	}
 	return errors.Join(errs...)
+}
+
+// topicConfig is a topic's configuration as the partitions apply it.
+func (m *Manager) topicConfig(t *metadata.Topic) topicconfig.Config {
+	cfg, err := topicconfig.Build(t.Configs)
+	if err != nil {
+		// The controller validated these overrides; a failure here
+		// means a newer broker wrote configs this one does not know.
+		m.logger.Warn("topic has invalid configs; using defaults", "topic", t.Name, "err", err)
+		cfg = topicconfig.Defaults()
+	}
+	return cfg
+}
+
+// Prepare opens the logs of the partitions that next gives this broker and
+// it does not host yet, before the controller commits the change that
+// creates them (a controller.Preparer): a topic whose partitions cannot be
+// opened here, for want of descriptors, space or a working disk, is refused
+// rather than acknowledged and left unserved. On an error the logs it
+// opened are deleted again, nothing of the topic stays on disk, and the
+// error wraps ErrOpenLog. Apply adopts the prepared partitions once the
+// change is committed; Abandon deletes them if it is not.
+func (m *Manager) Prepare(_, next *metadata.Image) error {
+	m.mu.Lock()
+	var jobs []openJob
+	for _, name := range next.TopicNames() {
+		t := next.Topics[name]
+		var cfg *topicconfig.Config
+		for _, pr := range t.Partitions {
+			k := key{name, pr.Partition}
+			if !hosts(pr, m.nodeID) || m.parts[k] != nil || m.prepared[k] != nil {
+				continue
+			}
+			if cfg == nil {
+				c := m.topicConfig(t)
+				cfg = &c
+			}
+			jobs = append(jobs, openJob{k: k, im: next, t: t, pr: pr, cfg: *cfg})
+		}
+	}
+	m.mu.Unlock()
+	if len(jobs) == 0 {
+		return nil
+	}
+	// Opened without m.mu, so produces and fetches to hosted partitions go
+	// on meanwhile; the controller's lock keeps every other change out.
+	res := m.openAll(jobs, false)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var failed *openResult
+	for i, r := range res {
+		if r.err != nil && failed == nil {
+			failed = &res[i]
+		}
+	}
+	if failed == nil && !m.closed {
+		for _, r := range res {
+			m.prepared[r.k] = r.p
+		}
+		return nil
+	}
+	for _, r := range res {
+		if r.err == nil {
+			_ = m.deleteLog(r.k, r.p)
+		}
+	}
+	if failed == nil {
+		return fmt.Errorf("%w: %w", ErrOpenLog, ErrStopped)
+	}
+	m.logger.Error("cannot open a new partition's log; the change is refused",
+		"topic", failed.t.Name, "partition", failed.pr.Partition, "err", failed.err)
+	return fmt.Errorf("%w %s: %w", ErrOpenLog, FolderName(failed.t.Name, failed.pr.Partition), failed.err)
+}
+
+// Abandon deletes the partitions Prepare opened for a change the
+// controller could not commit after all.
+func (m *Manager) Abandon(*metadata.Image) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, p := range m.prepared {
+		delete(m.prepared, k)
+		if err := m.deleteLog(k, p); err != nil {
+			m.logger.Error("deleting a partition prepared for an abandoned change", "err", err)
+		}
+	}
+}
+
+// deleteLog closes and deletes the log of a partition that is not hosted.
+func (m *Manager) deleteLog(k key, p *Partition) error {
+	_ = p.close()
+	if err := p.log.Delete(); err != nil {
+		return fmt.Errorf("partition: deleting %s: %w", FolderName(k.topic, k.index), err)
+	}
+	return nil
 }
 
 func hosts(pr metadata.PartitionRecord, node int32) bool {
@@ -204,7 +349,9 @@ func storageConfig(c topicconfig.Config) storage.Config {
 // topic is never mistaken for a new topic of the same name.
 const partitionMetadataFile = "partition.metadata"
 
-func (m *Manager) open(im *metadata.Image, t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config) (*Partition, error) {
+// open opens (and recovers) a partition's log; im is the image it is opened for; clean says the broker shut
+// down cleanly last time (storage.Options.CleanShutdown).
+func (m *Manager) open(im *metadata.Image, t *metadata.Topic, pr metadata.PartitionRecord, cfg topicconfig.Config, clean bool) (*Partition, error) {
 	dir := filepath.Join(m.dir, FolderName(t.Name, pr.Partition))
 	want := "version: 0\ntopic_id: " + t.ID.String() + "\n"
 	switch have, err := m.readFile(filepath.Join(dir, partitionMetadataFile)); {
@@ -217,9 +364,19 @@ func (m *Manager) open(im *metadata.Image, t *metadata.Topic, pr metadata.Partit
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("partition: %w", err)
 	}
-	log, err := storage.Open(m.fsys, dir, storageConfig(cfg), m.clock.Now)
+	log, err := storage.OpenWith(m.fsys, dir, storageConfig(cfg), storage.Options{Now: m.clock.Now, CleanShutdown: clean})
 	if err != nil {
 		return nil, err
+	}
+	if r := log.Recovery(); r.Recovered() {
+		m.logger.Info("recovered partition log",
+			"topic", t.Name, "partition", pr.Partition,
+			"segments", r.Segments, "segments_rescanned", r.SegmentsRescanned,
+			"bytes_rescanned", r.BytesRescanned, "bytes_checked", r.BytesChecked,
+			"truncated_bytes", r.TruncatedBytes, "truncated_records", r.TruncatedRecords,
+			"segments_deleted", r.SegmentsDeleted, "swaps_completed", r.SwapsCompleted,
+			"log_start_offset", r.LogStartOffset, "log_end_offset", r.LogEndOffset,
+			"duration", r.Duration)
 	}
 	if err := m.writeFileOnce(dir, partitionMetadataFile, want); err != nil {
 		_ = log.Close()
@@ -474,18 +631,29 @@ func (m *Manager) FlushAll() error {
 	return errors.Join(errs...)
 }
 
-// Close closes every partition's log (after a final flush).
+// Close closes every partition's log (after a final flush). If every log
+// closed cleanly, it writes the clean-shutdown marker, so the next start
+// trusts the logs instead of rescanning their active segments.
 func (m *Manager) Close() error {
 	flushErr := m.FlushAll()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.closed = true
 	errs := []error{flushErr}
 	for k, p := range m.parts {
 		errs = append(errs, p.close())
 		delete(m.parts, k)
 	}
+	for k, p := range m.prepared {
+		errs = append(errs, m.deleteLog(k, p))
+		delete(m.prepared, k)
+	}
 	m.sig.broadcast()
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if err == nil && m.started && !m.openFailed {
+		err = m.writeCleanShutdownMarker()
+	}
+	return err
 }
 
 // signal is a broadcast: wait returns a channel that broadcast closes.

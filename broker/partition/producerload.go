@@ -1,15 +1,16 @@
 package partition
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ordo-broker/ordo/broker/storage"
 )
 
-// loadReadBytes is how much of the log one read takes while rebuilding the
-// producer state.
-const loadReadBytes = 1 << 20
+// loadAttempts bounds the scans of one rebuild that race with a deletion
+// (retention) or truncation of the log.
+const loadAttempts = 3
 
 // loadProducerStates rebuilds a partition's producer state from its log: it
 // replays the headers of every batch from the log start offset to the log
@@ -17,36 +18,31 @@ const loadReadBytes = 1 << 20
 // then drops producers whose last batch is timestamped more than
 // producerIDExpiration ago.
 //
-// The scan reads the whole log (headers are parsed, records are not); Kafka
+// The scan reads batch headers only (storage.Log.ScanHeaders: a few KiB
+// per large batch, not the records), but it visits every batch; Kafka
 // bounds it with producer state snapshots at segment rolls, which Ordo does
 // not write yet. Producers whose batches are all below the log start offset
 // (DeleteRecords) are not in the rebuilt state: their next batch with a
 // sequence other than 0 gets UNKNOWN_PRODUCER_ID, which clients answer by
 // bumping their epoch.
 func loadProducerStates(log *storage.Log, now time.Time) (*producerStates, error) {
-	s := newProducerStates()
-	end := log.LogEndOffset()
-	for offset := log.LogStartOffset(); offset < end; {
-		raw, err := log.Read(offset, end, loadReadBytes, true)
-		if err != nil {
-			return nil, fmt.Errorf("partition: rebuilding producer state at offset %d: %w", offset, err)
-		}
-		batches, err := storage.ParseBatchHeaders(raw)
-		if err != nil {
-			return nil, fmt.Errorf("partition: rebuilding producer state at offset %d: %w", offset, err)
-		}
-		if len(batches) == 0 {
-			return nil, fmt.Errorf("partition: rebuilding producer state: no batch at offset %d below the log end %d", offset, end)
-		}
-		for _, b := range batches {
+	for attempt := 1; ; attempt++ {
+		s := newProducerStates()
+		err := log.ScanHeaders(log.LogStartOffset(), func(b storage.Batch) {
 			if b.ProducerID >= 0 && !b.Control() {
 				s.apply(b, now)
 			}
-			offset = b.LastOffset() + 1
+		})
+		raced := errors.Is(err, storage.ErrLogChanged) || errors.Is(err, storage.ErrOffsetOutOfRange)
+		if raced && attempt < loadAttempts {
+			continue // a retention or truncation moved the log: start over
 		}
+		if err != nil {
+			return nil, fmt.Errorf("partition: rebuilding producer state: %w", err)
+		}
+		s.expireByTimestamp(now)
+		return s, nil
 	}
-	s.expireByTimestamp(now)
-	return s, nil
 }
 
 // TruncateTo removes the offsets >= offset from the log (a follower cutting

@@ -193,6 +193,13 @@ func (c *crashFS) op(do func() error) error {
 	return err
 }
 
+// disarm stops counting: no crash comes any more unless one already did.
+func (c *crashFS) disarm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.armed = false
+}
+
 func (c *crashFS) didCrash() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -374,95 +374,104 @@ func dirNames(t testing.TB, mem fs.FS) []string {
 // Appends, reads and syncs go on while the cleaner works; readers see a
 // subsequence of what was written, with every key's latest value.
 func TestCleanConcurrentWithAppendsAndReads(t *testing.T) {
-	mem := fs.NewMem()
-	l := openLog(t, mem, Config{SegmentBytes: 2000, IndexIntervalBytes: 200}, nil)
-	defer l.Close()
-	var written sync.Map // offset -> value
-	var stop atomic.Bool
-	var passes, reads atomic.Int32
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { // producer
-		defer wg.Done()
-		for i := 0; !stop.Load(); i++ {
-			v := fmt.Sprintf("v%d", i)
-			info, err := l.Append(keyedBatch(t, int8(i%2*2), int64(i), rec(fmt.Sprintf("k%d", i%20), v)), 0, -1)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			written.Store(info.FirstOffset, v)
-			if i%10 == 0 {
-				if err := l.Sync(); err != nil {
-					t.Error(err)
-					return
+	// Also through a file cache of 4 descriptors, fewer than the log's
+	// files: descriptors close and reopen under concurrent use.
+	for name, mkfs := range map[string]func() fs.FS{
+		"mem":        func() fs.FS { return fs.NewMem() },
+		"file-cache": func() fs.FS { return fs.NewFileCache(fs.NewMem(), 4) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fsys := mkfs()
+			l := openLog(t, fsys, Config{SegmentBytes: 2000, IndexIntervalBytes: 200}, nil)
+			defer l.Close()
+			var written sync.Map // offset -> value
+			var stop atomic.Bool
+			var passes, reads atomic.Int32
+			var wg sync.WaitGroup
+			wg.Add(3)
+			go func() { // producer
+				defer wg.Done()
+				for i := 0; !stop.Load(); i++ {
+					v := fmt.Sprintf("v%d", i)
+					info, err := l.Append(keyedBatch(t, int8(i%2*2), int64(i), rec(fmt.Sprintf("k%d", i%20), v)), 0, -1)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					written.Store(info.FirstOffset, v)
+					if i%10 == 0 {
+						if err := l.Sync(); err != nil {
+							t.Error(err)
+							return
+						}
+					}
 				}
-			}
-		}
-	}()
-	go func() { // reader
-		defer wg.Done()
-		for !stop.Load() {
-			b, err := l.Read(l.LogStartOffset(), l.SyncedOffset(), math.MaxInt32, true)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if len(b) == 0 {
-				continue
-			}
-			batches, err := recordbatch.ParseAll(b)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			prev := int64(-1)
-			for _, h := range batches {
-				if h.BaseOffset <= prev {
-					t.Errorf("offsets go back: %d after %d", h.BaseOffset, prev)
+			}()
+			go func() { // reader
+				defer wg.Done()
+				for !stop.Load() {
+					b, err := l.Read(l.LogStartOffset(), l.SyncedOffset(), math.MaxInt32, true)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(b) == 0 {
+						continue
+					}
+					batches, err := recordbatch.ParseAll(b)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					prev := int64(-1)
+					for _, h := range batches {
+						if h.BaseOffset <= prev {
+							t.Errorf("offsets go back: %d after %d", h.BaseOffset, prev)
+						}
+						prev = h.LastOffset()
+					}
+					reads.Add(1)
 				}
-				prev = h.LastOffset()
+			}()
+			go func() { // cleaner
+				defer wg.Done()
+				for !stop.Load() {
+					res, err := l.Clean(CleanOptions{HighWatermark: math.MaxInt64, Force: true, DeleteRetentionMs: math.MaxInt64 / 2})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if res.Swapped > 0 {
+						passes.Add(1)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) && (passes.Load() < 10 || reads.Load() < 10) {
+				time.Sleep(10 * time.Millisecond)
 			}
-			reads.Add(1)
-		}
-	}()
-	go func() { // cleaner
-		defer wg.Done()
-		for !stop.Load() {
-			res, err := l.Clean(CleanOptions{HighWatermark: math.MaxInt64, Force: true, DeleteRetentionMs: math.MaxInt64 / 2})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if res.Swapped > 0 {
-				passes.Add(1)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) && (passes.Load() < 10 || reads.Load() < 10) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	stop.Store(true)
-	wg.Wait()
-	require.NoError(t, l.Sync())
-	t.Logf("%d passes swapped segments in, %d reads", passes.Load(), reads.Load())
-	assert.Positive(t, passes.Load())
+			stop.Store(true)
+			wg.Wait()
+			require.NoError(t, l.Sync())
+			t.Logf("%d passes swapped segments in, %d reads", passes.Load(), reads.Load())
+			assert.Positive(t, passes.Load())
 
-	// Every record read back was written at its offset, and every key's
-	// latest value is there.
-	got := logRecords(t, l)
-	for _, r := range got {
-		v, ok := written.Load(r.Offset)
-		require.True(t, ok)
-		require.Equal(t, v, string(r.Value))
+			// Every record read back was written at its offset, and every key's
+			// latest value is there.
+			got := logRecords(t, l)
+			for _, r := range got {
+				v, ok := written.Load(r.Offset)
+				require.True(t, ok)
+				require.Equal(t, v, string(r.Value))
+			}
+			latest := map[string]int64{}
+			for _, r := range got {
+				latest[string(r.Key)] = max(latest[string(r.Key)], r.Offset)
+			}
+			assert.Len(t, latest, 20)
+		})
 	}
-	latest := map[string]int64{}
-	for _, r := range got {
-		latest[string(r.Key)] = max(latest[string(r.Key)], r.Offset)
-	}
-	assert.Len(t, latest, 20)
 }
 
 // The rewritten batches are what a client reads: valid CRCs, the kept

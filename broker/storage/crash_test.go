@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -161,24 +162,29 @@ func TestCorruptTailIsTruncated(t *testing.T) {
 		}, 6},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			mem := fs.NewMem()
-			l := openLog(t, mem, Config{}, nil)
-			var sizes []int
-			for range 3 {
-				info := mustAppend(t, l, makeBatch(t, 0, 1, 2, 3), 0)
-				sizes = append(sizes, info.Batches[0].Size)
-			}
-			require.NoError(t, l.Close())
-			tt.corrupt(t, mem, filepath.Join(testDir, segmentName(0, logExt)), sizes)
+		// A log said to have been closed cleanly gets the same treatment:
+		// its active segment fails the checks and is rescanned.
+		for _, clean := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/clean=%v", tt.name, clean), func(t *testing.T) {
+				mem := fs.NewMem()
+				l := openLog(t, mem, Config{}, nil)
+				var sizes []int
+				for range 3 {
+					info := mustAppend(t, l, makeBatch(t, 0, 1, 2, 3), 0)
+					sizes = append(sizes, info.Batches[0].Size)
+				}
+				require.NoError(t, l.Close())
+				tt.corrupt(t, mem, filepath.Join(testDir, segmentName(0, logExt)), sizes)
 
-			l = openLog(t, mem, Config{}, nil)
-			defer l.Close()
-			assert.Equal(t, tt.wantEnd, l.LogEndOffset())
-			readAllLog(t, l) // only valid batches are served
-			info := mustAppend(t, l, makeBatch(t, 0, 1), 0)
-			assert.Equal(t, tt.wantEnd, info.FirstOffset)
-		})
+				l = openClean(t, mem, Config{}, clean)
+				defer l.Close()
+				assert.False(t, l.Recovery().CleanShutdown)
+				assert.Equal(t, tt.wantEnd, l.LogEndOffset())
+				readAllLog(t, l) // only valid batches are served
+				info := mustAppend(t, l, makeBatch(t, 0, 1), 0)
+				assert.Equal(t, tt.wantEnd, info.FirstOffset)
+			})
+		}
 	}
 }
 

@@ -49,6 +49,9 @@ type Log struct {
 	dirDirty bool   // entries created or removed since the last SyncDir
 	gen      uint64 // bumped whenever bytes a reader may be reading go away
 	closed   bool
+	// recovery is what Open found and did; set before Open returns.
+	recovery Recovery
+
 	// failed is set by a failed fsync or write (it wraps ErrLogFailed and
 	// the cause). After an fsync error the kernel may have dropped the
 	// dirty pages, so nothing more is promised: the log refuses writes
@@ -73,18 +76,42 @@ type AppendInfo struct {
 	Batches []Batch
 }
 
-// Open opens (creating if absent) the log in dir and recovers it; see
-// recover. now is the clock for segment.ms; nil means time.Now. Zero Config
-// fields take their defaults.
+// Options say how Open opens a log.
+type Options struct {
+	// Now is the clock for segment.ms and for timing recovery; nil means
+	// time.Now.
+	Now func() time.Time
+	// CleanShutdown says the log was last closed by Close and nothing has
+	// written to it since: the broker knows it from the clean-shutdown
+	// marker it writes after closing every log (Kafka's
+	// .kafka_cleanshutdown). Recovery then trusts the active segment as it
+	// trusts the segments below the recovery point: it checks the indexes
+	// and the batches after the last index entry instead of rescanning
+	// the whole segment. If a check fails, the segment is rescanned and
+	// cut as after a crash: the marker saves work, it never overrides
+	// what the bytes say.
+	CleanShutdown bool
+}
+
+// Open opens (creating if absent) the log in dir and recovers it, as after
+// an unclean shutdown; see recover. now is the clock for segment.ms; nil
+// means time.Now. Zero Config fields take their defaults.
 func Open(fsys fs.FS, dir string, cfg Config, now func() time.Time) (*Log, error) {
+	return OpenWith(fsys, dir, cfg, Options{Now: now})
+}
+
+// OpenWith is Open with options. Recovery says what it found and did.
+func OpenWith(fsys fs.FS, dir string, cfg Config, opts Options) (*Log, error) {
+	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
+	start := now()
 	if err := fs.MkdirAllDurable(fsys, dir); err != nil {
 		return nil, err
 	}
 	l := &Log{fsys: fsys, dir: dir, now: now, cfg: cfg.normalized()}
-	if err := l.recover(); err != nil {
+	if err := l.recover(opts.CleanShutdown); err != nil {
 		for _, s := range l.segments {
 			s.close()
 		}
@@ -94,11 +121,17 @@ func Open(fsys fs.FS, dir string, cfg Config, now func() time.Time) (*Log, error
 	// the log end offset and the recovery point moves past rescanned
 	// segments.
 	if err := l.syncRound(); err != nil {
-		l.closeFiles()
+		l.closeFiles(false)
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
+	l.recovery.Segments = len(l.segments)
+	l.recovery.LogStartOffset, l.recovery.LogEndOffset = l.logStart, l.logEnd()
+	l.recovery.Duration = now().Sub(start)
 	return l, nil
 }
+
+// Recovery says what Open found and did.
+func (l *Log) Recovery() Recovery { return l.recovery }
 
 // SetConfig applies a changed topic configuration from the next append on.
 func (l *Log) SetConfig(cfg Config) {
@@ -393,17 +426,21 @@ func (l *Log) Size() int64 {
 	return n
 }
 
-// Close fsyncs what was appended, as a clean shutdown does, and closes the
-// files. Later calls return ErrClosed.
+// Close fsyncs what was appended, as a clean shutdown does, and the active
+// segment's indexes (so a clean restart can trust them, see
+// Options.CleanShutdown), and closes the files. Later calls return
+// ErrClosed.
 func (l *Log) Close() error {
 	err := l.Sync()
 	if errors.Is(err, ErrClosed) {
 		return ErrClosed
 	}
-	return errors.Join(err, l.closeFiles())
+	return errors.Join(err, l.closeFiles(err == nil))
 }
 
-func (l *Log) closeFiles() error {
+// closeFiles closes the log's files, first fsyncing the active segment's
+// indexes with syncIndexes.
+func (l *Log) closeFiles(syncIndexes bool) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -411,9 +448,16 @@ func (l *Log) closeFiles() error {
 	if l.closed {
 		return ErrClosed
 	}
+	var errs []error
+	if s := l.active(); syncIndexes && l.failed == nil && !s.indexesSynced {
+		if err := errors.Join(s.index.f.Sync(), s.timeIndex.f.Sync()); err != nil {
+			errs = append(errs, l.fail(err))
+		} else {
+			s.indexesSynced = true
+		}
+	}
 	l.closed = true
 	l.gen++
-	var errs []error
 	for _, s := range l.segments {
 		errs = append(errs, s.close())
 	}
@@ -422,7 +466,7 @@ func (l *Log) closeFiles() error {
 
 // Delete closes the log without syncing and removes its folder, durably.
 func (l *Log) Delete() error {
-	if err := l.closeFiles(); err != nil && !errors.Is(err, ErrClosed) {
+	if err := l.closeFiles(false); err != nil && !errors.Is(err, ErrClosed) {
 		return err
 	}
 	if err := l.fsys.RemoveAll(l.dir); err != nil {

@@ -288,62 +288,71 @@ func TestOnRealDisk(t *testing.T) {
 }
 
 func TestConcurrentAppendSyncRead(t *testing.T) {
-	mem := fs.NewMem()
-	l := openLog(t, mem, Config{SegmentBytes: 2000, IndexIntervalBytes: 150}, nil)
-	defer l.Close()
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 50 {
-				info, err := l.Append(simpleBatch(t, 1+i%4, int64(w)), 0, -1)
-				if !assert.NoError(t, err) {
-					return
-				}
-				if i%5 == 0 {
-					if !assert.NoError(t, l.Sync()) {
-						return
+	// Also through a file cache of 4 descriptors, fewer than the log's
+	// files: descriptors close and reopen under concurrent use.
+	for name, mkfs := range map[string]func() fs.FS{
+		"mem":        func() fs.FS { return fs.NewMem() },
+		"file-cache": func() fs.FS { return fs.NewFileCache(fs.NewMem(), 4) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fsys := mkfs()
+			l := openLog(t, fsys, Config{SegmentBytes: 2000, IndexIntervalBytes: 150}, nil)
+			defer l.Close()
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			for w := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 50 {
+						info, err := l.Append(simpleBatch(t, 1+i%4, int64(w)), 0, -1)
+						if !assert.NoError(t, err) {
+							return
+						}
+						if i%5 == 0 {
+							if !assert.NoError(t, l.Sync()) {
+								return
+							}
+							assert.GreaterOrEqual(t, l.SyncedOffset(), info.LastOffset+1,
+								"Sync covers every append made before it")
+						}
 					}
-					assert.GreaterOrEqual(t, l.SyncedOffset(), info.LastOffset+1,
-						"Sync covers every append made before it")
-				}
+				}()
 			}
-		}()
-	}
-	var readers sync.WaitGroup
-	for range 3 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				end := l.LogEndOffset()
-				for off := int64(0); off < end; off += 7 {
-					got, err := l.Read(off, end, 500, true)
-					if !assert.NoError(t, err) {
-						return
+			var readers sync.WaitGroup
+			for range 3 {
+				readers.Add(1)
+				go func() {
+					defer readers.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						end := l.LogEndOffset()
+						for off := int64(0); off < end; off += 7 {
+							got, err := l.Read(off, end, 500, true)
+							if !assert.NoError(t, err) {
+								return
+							}
+							ss := spans(t, got)
+							if assert.NotEmpty(t, ss) {
+								assert.LessOrEqual(t, ss[0].base, off)
+								assert.GreaterOrEqual(t, ss[0].last, off)
+							}
+						}
 					}
-					ss := spans(t, got)
-					if assert.NotEmpty(t, ss) {
-						assert.LessOrEqual(t, ss[0].base, off)
-						assert.GreaterOrEqual(t, ss[0].last, off)
-					}
-				}
+				}()
 			}
-		}()
+			wg.Wait()
+			close(stop)
+			readers.Wait()
+			require.NoError(t, l.Sync())
+			assert.Equal(t, l.LogEndOffset(), l.SyncedOffset())
+			got := readAllLog(t, l)
+			assert.Equal(t, int64(4*(50/4*10+1+2)), l.LogEndOffset()) // each worker: 50 batches of 1..4 records
+			assert.True(t, bytes.Contains(got, []byte("k0")))
+		})
 	}
-	wg.Wait()
-	close(stop)
-	readers.Wait()
-	require.NoError(t, l.Sync())
-	assert.Equal(t, l.LogEndOffset(), l.SyncedOffset())
-	got := readAllLog(t, l)
-	assert.Equal(t, int64(4*(50/4*10+1+2)), l.LogEndOffset()) // each worker: 50 batches of 1..4 records
-	assert.True(t, bytes.Contains(got, []byte("k0")))
 }

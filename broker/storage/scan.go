@@ -89,8 +89,16 @@ func (s *batchScanner) next(full bool) (Batch, []byte, error) {
 		if b, err = recordbatch.Parse(raw); err != nil {
 			return Batch{}, nil, fmt.Errorf("position %d: %w", s.pos, err)
 		}
-	} else if s.pos+int64(b.Size) > s.end {
-		return Batch{}, nil, fmt.Errorf("%w: truncated batch at position %d", ErrCorruptBatch, s.pos)
+	} else {
+		if s.pos+int64(b.Size) > s.end {
+			return Batch{}, nil, fmt.Errorf("%w: truncated batch at position %d", ErrCorruptBatch, s.pos)
+		}
+		if b.Size > s.window {
+			// Skipping a batch larger than the window: the next header
+			// lies past what a refill would read, so read small windows
+			// again (a few KiB per batch, not the records between).
+			s.window = min(minWindow, s.maxWin)
+		}
 	}
 	b.Position = int(s.pos)
 	s.pos += int64(b.Size)

@@ -45,8 +45,12 @@ type segment struct {
 	bytesSinceIndex int64     // log bytes since the last offset-index entry
 	firstAppend     time.Time // for segment.ms; zero when empty
 
-	syncedSize    int64 // log bytes known fsynced
-	indexesSynced bool  // index files fsynced (matters once rolled)
+	syncedSize int64 // log bytes known fsynced
+	// indexesSynced: no bytes were written to the index files since they
+	// were last fsynced. A sync round fsyncs the indexes of closed
+	// segments only; Close fsyncs the active segment's too, so that a
+	// clean restart can trust them.
+	indexesSynced bool
 }
 
 // openSegment opens (fresh: creates and empties) the segment's three files.
@@ -74,6 +78,7 @@ func openSegment(fsys fs.FS, dir string, base int64, fresh bool) (*segment, erro
 		next:                 base,
 		maxTimestamp:         -1,
 		offsetOfMaxTimestamp: -1,
+		indexesSynced:        fresh, // empty: nothing to sync
 	}, nil
 }
 
@@ -130,6 +135,14 @@ func (s *segment) append(buf []byte, batches []Batch, indexInterval int, now tim
 	if s.firstAppend.IsZero() {
 		s.firstAppend = now
 	}
+	return s.flushIndexes()
+}
+
+// flushIndexes writes the index entries not yet in the files.
+func (s *segment) flushIndexes() error {
+	if s.index.pending() || s.timeIndex.pending() {
+		s.indexesSynced = false
+	}
 	return errors.Join(s.index.flush(), s.timeIndex.flush())
 }
 
@@ -138,7 +151,7 @@ func (s *segment) append(buf []byte, batches []Batch, indexInterval int, now tim
 // the time index, so a reopened segment knows it without a scan.
 func (s *segment) finish() error {
 	s.addFinalTimeEntry()
-	return errors.Join(s.index.flush(), s.timeIndex.flush())
+	return s.flushIndexes()
 }
 
 func (s *segment) addFinalTimeEntry() {
@@ -214,18 +227,20 @@ func (s *segment) checkNext(b Batch) error {
 // loadTail restores a closed segment's state from its index files plus a
 // scan of the batches after the last offset-index entry (at most about one
 // index interval), which also checks that the segment ends with whole,
-// valid batches. errBadIndex means the indexes cannot be trusted; other
-// errors are corruption of the log or I/O.
-func (s *segment) loadTail() error {
+// valid batches. checked is how many bytes it scanned. errBadIndex means
+// the indexes cannot be trusted; other errors are corruption of the log or
+// I/O.
+func (s *segment) loadTail() (checked int64, err error) {
 	info, err := s.log.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s.resetState()
 	if err := s.index.load(info.Size()); err != nil {
-		return err
+		return 0, err
 	}
 	lastOffset, pos, ok := s.index.last()
+	checked = info.Size() - pos
 	sc := newScanner(s.log, pos, info.Size(), recoveryWindow)
 	s.size = pos
 	first := true
@@ -235,36 +250,38 @@ func (s *segment) loadTail() error {
 			break
 		}
 		if err != nil {
-			return err
+			return checked, err
 		}
 		if first && ok {
 			// The batch the last entry points at must end at its offset;
 			// otherwise the index is stale.
 			if b.LastOffset() != lastOffset {
-				return fmt.Errorf("%w: last entry names offset %d, batch there ends at %d", errBadIndex, lastOffset, b.LastOffset())
+				return checked, fmt.Errorf("%w: last entry names offset %d, batch there ends at %d", errBadIndex, lastOffset, b.LastOffset())
 			}
 			s.next = b.BaseOffset
 		}
 		if err := s.checkNext(b); err != nil {
-			return err
+			return checked, err
 		}
 		first = false
 		// Entries for the tail exist already (or never will): do not add.
 		s.track(b, int64(b.Position), math.MaxInt64)
 	}
 	if err := s.timeIndex.load(s.next); err != nil {
-		return err
+		return checked, err
 	}
 	if ts, off, ok := s.timeIndex.last(); ok && ts >= s.maxTimestamp {
 		s.maxTimestamp, s.offsetOfMaxTimestamp = ts, off
 	}
-	return nil
+	return checked, nil
 }
 
 // rebuildIndexFiles writes the in-memory index entries (from scanAll) over
-// the index files.
-func (s *segment) rebuildIndexFiles() error {
-	return errors.Join(s.index.reset(s.index.entries), s.timeIndex.reset(s.timeIndex.entries))
+// the index files; changed says whether either file was written.
+func (s *segment) rebuildIndexFiles() (changed bool, err error) {
+	c1, err1 := s.index.reset(s.index.entries)
+	c2, err2 := s.timeIndex.reset(s.timeIndex.entries)
+	return c1 || c2, errors.Join(err1, err2)
 }
 
 // rebuildIndexFilesDurably does the same for a segment that recovery trusts
@@ -275,19 +292,19 @@ func (s *segment) rebuildIndexFiles() error {
 // offset index, each fsynced.
 func (s *segment) rebuildIndexFilesDurably() error {
 	entries := s.index.entries
-	if err := s.index.reset(nil); err != nil {
+	if _, err := s.index.reset(nil); err != nil {
 		return err
 	}
 	if err := s.index.f.Sync(); err != nil {
 		return err
 	}
-	if err := s.timeIndex.reset(s.timeIndex.entries); err != nil {
+	if _, err := s.timeIndex.reset(s.timeIndex.entries); err != nil {
 		return err
 	}
 	if err := s.timeIndex.f.Sync(); err != nil {
 		return err
 	}
-	if err := s.index.reset(entries); err != nil {
+	if _, err := s.index.reset(entries); err != nil {
 		return err
 	}
 	return s.index.f.Sync()

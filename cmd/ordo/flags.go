@@ -16,6 +16,10 @@ import (
 	"github.com/ordo-broker/ordo/broker/controller"
 )
 
+// minMaxOpenFiles is the smallest --max-open-files: a few files per
+// partition being written at once, checkpoints, and room to reopen.
+const minMaxOpenFiles = 16
+
 // options is what the command line and the environment ask for.
 type options struct {
 	cfg      broker.Config
@@ -52,12 +56,14 @@ var flagSpecs = []flagSpec{
 	{"max-connections", "ORDO_MAX_CONNECTIONS", "N", "most client connections kept open; new ones past it are closed at once (max.connections);\n0 means three quarters of the open-file limit (ulimit -n), -1 no limit"},
 	{"connections-max-idle", "ORDO_CONNECTIONS_MAX_IDLE", "DURATION", "close a connection with no request in flight after this long without traffic\n(connections.max.idle.ms); 0 never closes idle connections"},
 	{"queued-max-request-bytes", "ORDO_QUEUED_MAX_REQUEST_BYTES", "BYTES", "memory requests may hold across all connections until answered; when spent, the broker\nstops reading until responses go out (queued.max.request.bytes); -1 no bound"},
+	{"max-open-files", "ORDO_MAX_OPEN_FILES", "N", "how many files the partition logs may hold open; idle segment and index files\nare closed and reopened on use. 0 means half the process's open-files limit\n(RLIMIT_NOFILE), at most 65536"},
 }
 
 // rawFlags holds the flag values before validation.
 type rawFlags struct {
 	listen, advertise, dataDir, logLevel string
 	nodeID, numPartitions, offsetsParts  int64
+	maxOpenFiles                         int64
 	autoCreate                           bool
 	flushInterval, rebalanceDelay        time.Duration
 	maxConns, queuedBytes                int64
@@ -80,6 +86,7 @@ func newFlagSet(def broker.Config, raw *rawFlags) *flag.FlagSet {
 	fs.Int64Var(&raw.maxConns, "max-connections", int64(def.MaxConnections), "")
 	fs.DurationVar(&raw.maxIdle, "connections-max-idle", def.ConnectionsMaxIdle, "")
 	fs.Int64Var(&raw.queuedBytes, "queued-max-request-bytes", def.QueuedMaxRequestBytes, "")
+	fs.Int64Var(&raw.maxOpenFiles, "max-open-files", int64(def.MaxOpenFiles), "")
 	return fs
 }
 
@@ -183,6 +190,10 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (options, e
 		return options{}, usagef("%s %d: must be a positive number of bytes, or -1 for no bound", src("queued-max-request-bytes"), raw.queuedBytes)
 	}
 	o.cfg.QueuedMaxRequestBytes = raw.queuedBytes
+	if raw.maxOpenFiles != 0 && (raw.maxOpenFiles < minMaxOpenFiles || raw.maxOpenFiles > math.MaxInt32) {
+		return options{}, usagef("%s %d: must be 0 (the default) or between %d and %d", src("max-open-files"), raw.maxOpenFiles, minMaxOpenFiles, math.MaxInt32)
+	}
+	o.cfg.MaxOpenFiles = int(raw.maxOpenFiles)
 	return o, nil
 }
 

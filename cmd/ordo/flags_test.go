@@ -46,7 +46,8 @@ func TestParseArgs(t *testing.T) {
 			name: "every flag",
 			args: []string{"--listen", "0.0.0.0:19092", "--advertise", "10.0.0.5:19092", "--data-dir", "/var/lib/ordo",
 				"--node-id", "3", "--log-level", "debug", "--auto-create-topics=false", "--num-partitions", "6",
-				"--flush-interval", "250ms", "--offsets-topic-partitions", "3", "--group-initial-rebalance-delay", "0s"},
+				"--flush-interval", "250ms", "--offsets-topic-partitions", "3", "--group-initial-rebalance-delay", "0s",
+				"--max-open-files", "500"},
 			check: func(t *testing.T, o options) {
 				assert.Equal(t, "0.0.0.0:19092", o.cfg.Listen)
 				assert.Equal(t, "10.0.0.5:19092", o.cfg.Advertise)
@@ -58,6 +59,7 @@ func TestParseArgs(t *testing.T) {
 				assert.Equal(t, 250*time.Millisecond, o.cfg.FlushInterval)
 				assert.Equal(t, int32(3), o.cfg.OffsetsTopicPartitions)
 				assert.Equal(t, time.Duration(0), o.cfg.GroupInitialRebalanceDelay)
+				assert.Equal(t, 500, o.cfg.MaxOpenFiles)
 			},
 		},
 		{
@@ -143,6 +145,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{"zero partitions", []string{"--num-partitions", "0"}, nil, "--num-partitions"},
 		{"too many partitions", []string{"--num-partitions", "10001"}, nil, "between 1 and 10000"},
 		{"zero offsets partitions", []string{"--offsets-topic-partitions", "0"}, nil, "--offsets-topic-partitions"},
+		{"too few open files", []string{"--max-open-files", "3"}, nil, "--max-open-files"},
+		{"negative open files", nil, []string{"ORDO_MAX_OPEN_FILES", "-1"}, "ORDO_MAX_OPEN_FILES"},
 		{"negative rebalance delay", []string{"--group-initial-rebalance-delay", "-1s"}, nil, "--group-initial-rebalance-delay"},
 		{"zero flush interval", []string{"--flush-interval", "0s"}, nil, "--flush-interval"},
 		{"flush interval without unit", []string{"--flush-interval", "5"}, nil, "flush-interval"},
