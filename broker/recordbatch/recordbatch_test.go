@@ -438,22 +438,47 @@ func TestHeaderAttributes(t *testing.T) {
 	}
 }
 
-// FuzzParse: no input makes the parsers or the iterator panic.
+// FuzzParse: no input makes the parsers, the validation of a produced
+// batch, the record walk or the iterator panic, and what ValidateProduced
+// accepts, Records decodes, with the records the header claims. Seeds are
+// a batch of each codec and small decompression bombs.
 func FuzzParse(f *testing.F) {
 	for codec := int8(0); codec <= 4; codec++ {
 		f.Add(encode(f, producerHeader(codec, 3, 1000),
 			kmsg.Record{OffsetDelta: 0, Key: []byte("a"), Value: []byte("x")},
 			kmsg.Record{OffsetDelta: 1, Key: []byte("b")},
-			kmsg.Record{OffsetDelta: 2, Value: []byte("z")}))
+			kmsg.Record{OffsetDelta: 2, Value: []byte("z"), Headers: []kmsg.Header{{Key: "h", Value: []byte("v")}}}))
 	}
+	for _, seed := range fuzzBombs(f) {
+		f.Add(seed)
+	}
+	// Bombs inflate to 4 MiB, not 64: the fuzzer's executions stay fast.
+	defer SetUncompressedFloor(64 << 10)()
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if h, err := ValidateProduced(b, 11, true); err == nil {
+			recs, err := collect(b)
+			if err != nil {
+				t.Fatalf("ValidateProduced accepted a batch Records cannot read: %v", err)
+			}
+			if len(recs) != int(h.NumRecords) {
+				t.Fatalf("ValidateProduced accepted %d records, Records read %d", h.NumRecords, len(recs))
+			}
+			for i, r := range recs {
+				if r.Offset != int64(i) || r.Key == nil {
+					t.Fatalf("record %d: offset %d, key %q", i, r.Offset, r.Key)
+				}
+			}
+		}
 		_, _ = ParseHeaders(b)
 		hs, err := ParseAll(b)
 		if err != nil {
 			return
 		}
 		for _, h := range hs {
-			_, _ = collect(b[h.Position : h.Position+h.Size])
+			raw := b[h.Position : h.Position+h.Size]
+			_ = CheckRecords(raw, h, false)
+			_, _, _, _ = FindRecord(raw, h, func(_, ts int64) bool { return ts > 1000 })
+			_, _ = collect(raw)
 		}
 	})
 }
