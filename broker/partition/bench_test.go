@@ -69,7 +69,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				copy(buf, payload)
-				if _, err := p.Append(buf, now); err != nil {
+				if _, err := p.Produce(buf, now, 11); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 	"github.com/ordo-broker/ordo/broker/replica"
 	"github.com/ordo-broker/ordo/broker/storage"
 )
@@ -30,6 +31,11 @@ var (
 	ErrLogFencedEpoch   = storage.ErrFencedLeaderEpoch
 	ErrLogClosed        = storage.ErrClosed
 	ErrOffsetOutOfRange = storage.ErrOffsetOutOfRange // below the log start or past the log end
+
+	// From the batch codec's validation of a client's batch (Produce).
+	ErrInvalidRecord          = recordbatch.ErrInvalidRecord          // Kafka INVALID_RECORD
+	ErrUnsupportedCompression = recordbatch.ErrUnsupportedCompression // zstd below Produce v7
+	ErrRecordsTooLarge        = recordbatch.ErrRecordsTooLarge        // a decompression bomb
 )
 
 // coreErr gives the core's errors the partition's names: the core's
