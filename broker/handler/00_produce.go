@@ -16,9 +16,16 @@ import (
 //
 // Behaviour:
 //   - batches must be v2 RecordBatches (magic 2): v3 is Kafka 4's floor
-//   - each partition's payload is validated (length, magic, CRC) and checked
-//     against max.message.bytes before anything is appended; the broker
-//     assigns offsets by rewriting base offsets, and never recompresses
+//   - each partition's payload is validated as Kafka validates a client's
+//     (partition.Produce, recordbatch.ValidateProduced): exactly one batch
+//     (INVALID_RECORD), max.message.bytes (MESSAGE_TOO_LARGE), length and
+//     CRC (CORRUPT_MESSAGE), a known codec, counts that match the offsets,
+//     no control batch, and every record walked on every topic: count,
+//     structure and offset deltas (INVALID_RECORD), keys on compacted
+//     topics (INVALID_RECORD); a compressed batch is decompressed within a
+//     bound (RECORD_LIST_TOO_LARGE past it, CORRUPT_MESSAGE if it does not
+//     decompress), without holding any lock; the broker assigns offsets by
+//     rewriting base offsets, and never recompresses
 //   - appends happen in request order on a connection; with acks=-1 or 1 the
 //     response waits until the batches are committed (fsynced first under
 //     the default flush policy), with acks=0 no response is written at all
@@ -35,6 +42,8 @@ import (
 // Version notes:
 //   - v3: TransactionalID, record batch v2 only
 //   - v5: LogStartOffset in the response
+//   - v7: zstd (KIP-110); below it a zstd batch is
+//     UNSUPPORTED_COMPRESSION_TYPE
 //   - v8: RecordErrors and ErrorMessage (KIP-467)
 //   - v9: flexible (KIP-482)
 //   - v10/v11: CurrentLeader and NodeEndpoints tags for NOT_LEADER errors
@@ -78,7 +87,7 @@ func (h *Handlers) produce(ctx context.Context, req *wire.Request) wire.Reply {
 				// ReplicaManager: "Cannot append to internal topic").
 				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
-				a, err := p.Append(rpart.Records, now)
+				a, err := p.Produce(rpart.Records, now, req.Version)
 				if err != nil {
 					sp.ErrorCode = h.errorCode(err)
 					sp.ErrorMessage = errorMessage(err)

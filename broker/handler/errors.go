@@ -49,7 +49,12 @@ var codes = []struct {
 	{partition.ErrCorruptBatch, kerr.CorruptMessage},
 	{partition.ErrLogFencedEpoch, kerr.FencedLeaderEpoch},
 	{partition.ErrInvalidMagic, kerr.InvalidRecord},
+	{partition.ErrInvalidRecord, kerr.InvalidRecord},
 	{partition.ErrNoKey, kerr.InvalidRecord},
+	{partition.ErrUnsupportedCompression, kerr.UnsupportedCompressionType},
+	// A compressed batch that decompresses past its bound
+	// (recordbatch.MaxUncompressed): not retriable, like the batch.
+	{partition.ErrRecordsTooLarge, kerr.RecordListTooLarge},
 	{partition.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{partition.ErrLogClosed, kerr.NotLeaderForPartition},
 	{partition.ErrMessageTooLarge, kerr.MessageTooLarge},

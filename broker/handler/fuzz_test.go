@@ -2,6 +2,8 @@ package handler
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"github.com/ordo-broker/ordo/broker/metadata"
 	"github.com/ordo-broker/ordo/broker/partition"
 	"github.com/ordo-broker/ordo/broker/producerid"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
+	"github.com/ordo-broker/ordo/broker/recordbatch/recordbatchtest"
 	"github.com/ordo-broker/ordo/broker/wire"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -56,12 +60,18 @@ func newFuzzHandlers(t testing.TB) *Handlers {
 // FuzzHandlers drives the whole request path a client's bytes take: frame →
 // header → kmsg decode (wire.ParseRequest) → the real handler → the
 // response's encoding. Nothing may panic; every response must encode.
+//
+// A Produce request runs a second time with the CRC of each partition's
+// first batch made right: the fuzzer's mutations of a batch otherwise
+// stop at the CRC check, and never reach what follows it (the codecs,
+// the record walk, the producer state). The seeds hold batches of every
+// codec and decompression bombs.
 func FuzzHandlers(f *testing.F) {
-	for _, frame := range seedFrames() {
+	for _, frame := range seedFrames(f) {
 		f.Add(frame)
 	}
 	h := newFuzzHandlers(f)
-	f.Fuzz(func(t *testing.T, frame []byte) {
+	handle := func(frame []byte) {
 		req, err := wire.ParseRequest(frame, h)
 		if err != nil {
 			return
@@ -76,12 +86,47 @@ func FuzzHandlers(f *testing.F) {
 		}
 		resp.SetVersion(req.Version)
 		_ = resp.AppendTo(nil)
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		// Handlers may rewrite what the request aliases (Produce sets
+		// offsets in place): the second run parses its own copy.
+		again := append([]byte(nil), frame...)
+		handle(frame)
+		if fixProduceCRCs(again) {
+			handle(again)
+		}
 	})
 }
 
+// fixProduceCRCs sets the CRC of the first batch of each partition of the
+// Produce request frame, where the batch is whole, and reports whether it
+// is one. The records are rewritten in the frame's own bytes (kmsg's
+// decoding aliases them).
+func fixProduceCRCs(frame []byte) bool {
+	req, err := wire.ParseRequest(frame, &Handlers{})
+	if err != nil || req.Key != kmsg.Produce.Int16() {
+		return false
+	}
+	for _, t := range req.Body.(*kmsg.ProduceRequest).Topics {
+		for _, p := range t.Partitions {
+			b := p.Records
+			if len(b) < recordbatch.HeaderSize {
+				continue
+			}
+			size := 12 + int(int32(binary.BigEndian.Uint32(b[8:])))
+			if size < recordbatch.HeaderSize || size > len(b) {
+				continue
+			}
+			binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:size], crc32.MakeTable(crc32.Castagnoli)))
+		}
+	}
+	return true
+}
+
 // seedFrames encodes a request of each served key at its lowest and highest
-// version (frames without the size prefix, as ParseRequest takes them).
-func seedFrames() [][]byte {
+// version (frames without the size prefix, as ParseRequest takes them), and
+// Produce requests of a batch of each codec and of decompression bombs.
+func seedFrames(t testing.TB) [][]byte {
 	produce := kmsg.NewPtrProduceRequest()
 	produce.Acks, produce.TimeoutMillis = -1, 1000
 	pt := kmsg.NewProduceRequestTopic()
@@ -143,6 +188,18 @@ func seedFrames() [][]byte {
 	ofle.Topics = append(ofle.Topics, ot)
 
 	var out [][]byte
+	for _, records := range seedProduceBatches(t) {
+		p := kmsg.NewPtrProduceRequest()
+		p.SetVersion(11)
+		p.Acks, p.TimeoutMillis = 1, 1000
+		pt := kmsg.NewProduceRequestTopic()
+		pt.Topic = "t"
+		pp := kmsg.NewProduceRequestTopicPartition()
+		pp.Records = records
+		pt.Partitions = append(pt.Partitions, pp)
+		p.Topics = append(p.Topics, pt)
+		out = append(out, wire.AppendRequest(nil, p, 1, kmsg.StringPtr("fuzz"))[4:])
+	}
 	for _, r := range append([]kmsg.Request{
 		kmsg.NewPtrApiVersionsRequest(), meta, produce, fetch, list, create, desc, incr, del, ofle,
 		kmsg.NewPtrDescribeClusterRequest(), kmsg.NewPtrCreatePartitionsRequest(), kmsg.NewPtrDeleteTopicsRequest(),
@@ -163,6 +220,42 @@ func seedBatch() []byte {
 	rb := kmsg.RecordBatch{Magic: 2, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: 1, Records: rec.AppendTo(nil)}
 	rb.Length = int32(len(rb.AppendTo(nil)) - 12)
 	return rb.AppendTo(nil)
+}
+
+// seedProduceBatches are a batch of three records of each codec, and
+// decompression bombs: gzip, lz4 and zstd records that inflate just past
+// the bound (recordbatch.MaxUncompressed), a gzip stream of zeros, and
+// snappy blocks claiming 2 GiB.
+func seedProduceBatches(t testing.TB) [][]byte {
+	var out [][]byte
+	for codec := int8(0); codec <= 4; codec++ {
+		var recs []byte
+		for i := range 3 {
+			recs = recordbatch.AppendRecord(recs, &kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: int64(i), Key: []byte{'k', byte(i)}, Value: []byte("value")})
+		}
+		raw, err := recordbatch.Append(nil, recordbatch.Header{
+			Attributes: int16(codec), LastOffsetDelta: 2, NumRecords: 3, FirstTimestamp: 1000, MaxTimestamp: 1002,
+			ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+		}, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	over := int64(recordbatch.MaxUncompressed(0)) + 1<<20
+	for _, bomb := range []struct {
+		codec int8
+		n     int64
+	}{{1, over}, {3, over}, {4, over}, {1, -over}} {
+		raw, err := recordbatchtest.Bomb(bomb.codec, bomb.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	lie := append(binary.AppendUvarint(nil, 1<<31), 0)
+	xerial := append(append([]byte(nil), recordbatchtest.XerialMagic...), binary.BigEndian.AppendUint32(nil, uint32(len(lie)))...)
+	return append(out, recordbatchtest.Wrap(2, 1, lie), recordbatchtest.Wrap(2, 1, append(xerial, lie...)))
 }
 
 // seedGroupRequests are one request of each group API, for group "g".

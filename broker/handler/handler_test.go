@@ -113,7 +113,9 @@ func TestProduceErrors(t *testing.T) {
 	magic1[16] = 1
 	require.NotZero(t, produce(t, cl, "t", 0, magic1).ErrorCode)
 
-	require.Equal(t, kerr.CorruptMessage.Code, produce(t, cl, "t", 0, batch(1, 1000)[:30]).ErrorCode)
+	// Bytes too short for the batch their length announces hold no batch:
+	// Kafka's ProduceRequest.validateRecords answers INVALID_RECORD.
+	require.Equal(t, kerr.InvalidRecord.Code, produce(t, cl, "t", 0, batch(1, 1000)[:30]).ErrorCode)
 	require.Equal(t, kerr.MessageTooLarge.Code, produce(t, cl, "t", 0, batch(200, 1000)).ErrorCode)
 	require.Equal(t, kerr.UnknownTopicOrPartition.Code, produce(t, cl, "t", 7, batch(1, 1000)).ErrorCode)
 	require.Equal(t, kerr.UnknownTopicOrPartition.Code, produce(t, cl, "nope", 0, batch(1, 1000)).ErrorCode)

@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 	"github.com/ordo-broker/ordo/broker/replica"
 	"github.com/ordo-broker/ordo/broker/storage"
 )
@@ -37,6 +38,10 @@ var (
 	// Out of file descriptors (or of memory to open a file): retriable, the
 	// log and the broker go on.
 	ErrResourceExhausted = storage.ErrResourceExhausted
+	// From the batch codec's validation of a client's batch (Produce).
+	ErrInvalidRecord          = recordbatch.ErrInvalidRecord          // Kafka INVALID_RECORD
+	ErrUnsupportedCompression = recordbatch.ErrUnsupportedCompression // zstd below Produce v7
+	ErrRecordsTooLarge        = recordbatch.ErrRecordsTooLarge        // a decompression bomb
 )
 
 // coreErr gives the core's errors the partition's names: the core's

@@ -26,6 +26,7 @@ import (
 	"github.com/ordo-broker/ordo/broker/clock"
 	"github.com/ordo-broker/ordo/broker/failpoints"
 	"github.com/ordo-broker/ordo/broker/metadata"
+	"github.com/ordo-broker/ordo/broker/recordbatch"
 	"github.com/ordo-broker/ordo/broker/replica"
 	"github.com/ordo-broker/ordo/broker/storage"
 	"github.com/ordo-broker/ordo/broker/topicconfig"
@@ -250,13 +251,64 @@ type Appended struct {
 	unwritten bool
 }
 
-// Append validates and appends a produce payload. It takes records over:
+// Produce validates and appends the records of one partition of a client's
+// Produce request of the given version: Kafka's validation of a client's
+// batch (recordbatch.ValidateProduced: one v2 batch, CRC, counts, codec,
+// no control batch, every record walked, within a decompression bound),
+// max.message.bytes, then the producer state. It takes records over:
 // storage rewrites offsets in place, so the caller must not reuse them. It
-// returns once the batches have offsets; the flush policy then makes them
+// returns once the batch has offsets; the flush policy then makes it
 // durable and committed whatever the producer's acks, and WaitCommitted
 // waits for that. now is the broker clock's reading, used for
 // LogAppendTime.
+//
+// The validation, which decompresses a compressed batch, runs before the
+// append lock is taken and holds no lock: a batch that is slow to check
+// holds up no other produce, to this partition or another.
+func (p *Partition) Produce(records []byte, now time.Time, version int16) (Appended, error) {
+	return p.append(records, now, func(cfg topicconfig.Config) ([]storage.Batch, error) {
+		if testHookValidating != nil {
+			testHookValidating(p)
+		}
+		h, err := recordbatch.ValidateProduced(records, version, cfg.Compacts())
+		if err != nil {
+			return nil, err
+		}
+		return []storage.Batch{h}, nil
+	})
+}
+
+// testHookValidating, when set by a test, is called by Produce as it starts
+// validating a batch.
+var testHookValidating func(*Partition)
+
+// Append validates and appends batches the broker wrote itself (the group
+// coordinator's, Kafka's AppendOrigin.COORDINATOR): one or more batches
+// with dense offsets, CRCs, and records that parse and, on a compacted
+// topic, have keys. The rules of a client's batch (one batch, no control
+// batch) are Produce's. Otherwise it is Produce.
 func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
+	return p.append(records, now, func(cfg topicconfig.Config) ([]storage.Batch, error) {
+		batches, err := storage.ParseBatches(records)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range batches {
+			if b.Control() {
+				continue
+			}
+			if err := recordbatch.CheckRecords(records[b.Position:b.Position+b.Size], b, cfg.Compacts()); err != nil {
+				return nil, err
+			}
+		}
+		return batches, nil
+	})
+}
+
+// append checks the size against max.message.bytes, validates records
+// with validate (without a lock), then checks producer state and appends
+// under appendMu.
+func (p *Partition) append(records []byte, now time.Time, validate func(topicconfig.Config) ([]storage.Batch, error)) (Appended, error) {
 	p.mu.Lock()
 	cfg, epoch, closed, failed := p.cfg, p.core.LeaderEpoch(), p.closed, p.failed
 	p.mu.Unlock()
@@ -266,24 +318,14 @@ func (p *Partition) Append(records []byte, now time.Time) (Appended, error) {
 	if failed != nil {
 		return Appended{}, failed
 	}
+	// Kafka checks each batch's size against max.message.bytes
+	// (RecordTooLargeException); a client's request holds one batch.
 	if int64(len(records)) > int64(cfg.MaxMessageBytes) {
 		return Appended{}, fmt.Errorf("%w: %d bytes > %d", ErrMessageTooLarge, len(records), cfg.MaxMessageBytes)
 	}
-	batches, err := storage.ParseBatches(records)
+	batches, err := validate(cfg)
 	if err != nil {
 		return Appended{}, err
-	}
-	for _, b := range batches {
-		if int64(b.Size) > int64(cfg.MaxMessageBytes) {
-			return Appended{}, fmt.Errorf("%w: batch of %d bytes > %d", ErrMessageTooLarge, b.Size, cfg.MaxMessageBytes)
-		}
-	}
-	if cfg.Compacts() {
-		// Kafka's LogValidator: a compacted topic refuses records
-		// without a key (INVALID_RECORD).
-		if err := storage.CheckKeys(records, batches); err != nil {
-			return Appended{}, err
-		}
 	}
 	logAppendTime := int64(-1)
 	if cfg.MessageTimestampType == "LogAppendTime" {

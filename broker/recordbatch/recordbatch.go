@@ -1,7 +1,8 @@
 // Package recordbatch owns Kafka's v2 RecordBatch format (magic 2, KIP-98):
-// the one codec of the broker, used by the log (broker/storage) and by the
-// group coordinator (broker/group). Nothing else reads or writes batch bytes
-// field by field, computes a batch's CRC or decodes its records.
+// the one codec of the broker, used by the log (broker/storage), the
+// partition (broker/partition) and the group coordinator (broker/group).
+// Nothing else reads or writes batch bytes field by field, computes a
+// batch's CRC, decompresses or decodes its records.
 //
 // It holds:
 //
@@ -11,16 +12,24 @@
 //     SetLeaderEpoch, SetLogAppendTime);
 //   - CRC-32C (Castagnoli) over attributes to the end, checked by Parse and
 //     written by Append and SetLogAppendTime;
-//   - validation: Parse, ParseAll and ParseProduced check the length, the
-//     magic, the CRC and the counts, and return ErrCorrupt or
-//     ErrInvalidMagic;
+//   - validation of stored batches: Parse, ParseAll and ParseProduced
+//     check the length, the magic, the CRC and the counts, and return
+//     ErrCorrupt or ErrInvalidMagic;
+//   - validation of a client's batch, as Kafka's ProduceRequest and
+//     LogValidator do it (ValidateProduced, produce.go): one batch, its
+//     header, and every record walked (CheckRecords), with Kafka's error
+//     for each breach (ErrInvalidRecord, ErrUnsupportedCompression,
+//     ErrNoKey, ErrCorrupt, ErrRecordsTooLarge);
 //   - encoding: AppendRecord encodes one kmsg.Record, Append a whole batch
 //     (kmsg.RecordBatch) from encoded records, compressing them with the
 //     header's codec;
-//   - the one iterator over a batch's records, Records, which is the only
-//     place records are decompressed (kgo's DefaultDecompressor) and
-//     decoded (kmsg.Record). A bound on what decompression may produce
-//     (decompression bombs) belongs there and nowhere else.
+//   - reading records, two ways: the record walk (walk.go: CheckRecords,
+//     FindRecord), which reads fields without decoding and streams a
+//     compressed batch through a small buffer, and Records, the iterator
+//     that decodes each record with kmsg (keys, values, headers);
+//   - decompression (decompress.go), which both use and nothing else
+//     does: bounded by MaxUncompressed, so a decompression bomb costs a
+//     bounded amount of memory and work wherever it is read.
 //
 // Record and batch encodings are kmsg's; the header is read by byte
 // position because kmsg.RecordBatch needs the whole batch and the log scans
@@ -45,6 +54,24 @@ var (
 	// ErrInvalidMagic: a batch whose magic is not 2; this broker stores only
 	// v2 batches (Kafka INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT).
 	ErrInvalidMagic = errors.New("recordbatch: record batch magic is not 2")
+	// ErrInvalidRecord: a produced batch or its records break Kafka's
+	// rules for a client's batch: records that disagree with the count
+	// or offsets the header claims, that do not parse, offset deltas
+	// that do not count up from 0, a control batch, more than one batch
+	// for a partition (Kafka INVALID_RECORD, InvalidRecordException).
+	ErrInvalidRecord = errors.New("recordbatch: invalid record")
+	// ErrNoKey: a record without a key produced to a compacted topic.
+	// Kafka's LogValidator refuses it ("Compacted topic cannot accept
+	// message without key"), with INVALID_RECORD since KIP-467
+	// (CORRUPT_MESSAGE before).
+	ErrNoKey = errors.New("recordbatch: compacted topic cannot accept a record without a key")
+	// ErrUnsupportedCompression: zstd in a Produce request below v7
+	// (KIP-110; Kafka UNSUPPORTED_COMPRESSION_TYPE).
+	ErrUnsupportedCompression = errors.New("recordbatch: unsupported compression type")
+	// ErrRecordsTooLarge: a compressed batch whose records decompress to
+	// more than MaxUncompressed of its size: a decompression bomb (Kafka
+	// RECORD_LIST_TOO_LARGE).
+	ErrRecordsTooLarge = errors.New("recordbatch: records decompress to more than the batch may hold")
 )
 
 // Byte layout of a v2 RecordBatch.
@@ -158,7 +185,15 @@ func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, fmt.Errorf("%w: %d bytes, shorter than a batch header", ErrCorrupt, len(b))
 	}
-	h := Header{
+	h := readHeader(b)
+	h.Size = n
+	return h, checkCounts(h)
+}
+
+// readHeader reads the header fields of the batch at the start of b, which
+// holds at least HeaderSize bytes, checking nothing.
+func readHeader(b []byte) Header {
+	return Header{
 		BaseOffset:           int64(binary.BigEndian.Uint64(b[posBaseOffset:])),
 		PartitionLeaderEpoch: int32(binary.BigEndian.Uint32(b[posLeaderEpoch:])),
 		Attributes:           int16(binary.BigEndian.Uint16(b[posAttributes:])),
@@ -169,9 +204,7 @@ func ParseHeader(b []byte) (Header, error) {
 		ProducerEpoch:        int16(binary.BigEndian.Uint16(b[posProducerEpoch:])),
 		BaseSequence:         int32(binary.BigEndian.Uint32(b[posBaseSequence:])),
 		NumRecords:           int32(binary.BigEndian.Uint32(b[posNumRecords:])),
-		Size:                 n,
 	}
-	return h, checkCounts(h)
 }
 
 // parseWhole is ParseHeader that also checks that b holds the whole batch.
@@ -191,10 +224,18 @@ func Parse(b []byte) (Header, error) {
 	if err != nil {
 		return Header{}, err
 	}
-	if want, sum := binary.BigEndian.Uint32(b[posCRC:]), checksum(b[:h.Size]); sum != want {
-		return Header{}, fmt.Errorf("%w: CRC %08x, computed %08x", ErrCorrupt, want, sum)
+	if err := checkCRC(b[:h.Size]); err != nil {
+		return Header{}, err
 	}
 	return h, nil
+}
+
+// checkCRC checks the CRC of the whole batch b.
+func checkCRC(b []byte) error {
+	if want, sum := binary.BigEndian.Uint32(b[posCRC:]), checksum(b); sum != want {
+		return fmt.Errorf("%w: CRC %08x, computed %08x", ErrCorrupt, want, sum)
+	}
+	return nil
 }
 
 // checkCounts checks a batch's counts as a stored batch may have them. The

@@ -5,13 +5,8 @@ import (
 	"fmt"
 	"iter"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// decompressor is shared: kgo's default decompressor pools its decoders and
-// is safe for concurrent use. Records is its only user.
-var decompressor = kgo.DefaultDecompressor()
 
 // Record is one record as Records yields it: kmsg's decoding plus its
 // offset and timestamp.
@@ -27,9 +22,11 @@ type Record struct {
 
 // Records iterates over the records of raw, exactly one whole batch (as
 // stored or as Parse accepted it: the CRC is not checked again), in order.
-// It decompresses them with the batch's codec and decodes them with kmsg;
-// every record of the broker is read here, so a bound on decompression
-// belongs here.
+// It decompresses them with the batch's codec, into one buffer of at most
+// MaxUncompressed(len(raw)) bytes (ErrRecordsTooLarge past it: see
+// decompress.go), and decodes them with kmsg. Records that only need to be
+// checked or searched are walked without decoding (CheckRecords,
+// FindRecord); this is for callers that need keys, values or headers.
 //
 // A batch must hold exactly NumRecords records and nothing after them (a
 // stored batch's count, which may be less than its offsets span). Bytes that
@@ -50,10 +47,12 @@ func Records(raw []byte) iter.Seq2[*Record, error] {
 			yield(nil, err)
 			return
 		}
-		data, err := decompressor.Decompress(raw[HeaderSize:], kgo.CompressionCodecType(h.Compression()))
-		if err != nil {
-			yield(nil, fmt.Errorf("%w: decompress: %v", ErrCorrupt, err))
-			return
+		data := raw[HeaderSize:]
+		if codec := h.Compression(); codec != 0 {
+			if data, err = decompressAll(codec, data, MaxUncompressed(h.Size)); err != nil {
+				yield(nil, batchErr(h, &codecError{err}))
+				return
+			}
 		}
 		var r Record
 		for i := int32(0); i < h.NumRecords; i++ {

@@ -137,28 +137,3 @@ func BenchmarkParseBatches(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkCheckKeys decodes every record of a payload, as a compacted
-// topic's produce path does.
-func BenchmarkCheckKeys(b *testing.B) {
-	for _, codec := range []int8{0, 3} {
-		b.Run(fmt.Sprintf("codec=%d", codec), func(b *testing.B) {
-			tss := make([]int64, 10)
-			for i := range tss {
-				tss[i] = 1_700_000_000_000 + int64(i)
-			}
-			batch := makeBatch(b, codec, tss...)
-			batches, err := ParseBatches(batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(len(batch)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := CheckKeys(batch, batches); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}

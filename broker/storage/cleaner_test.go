@@ -270,26 +270,6 @@ func TestCleanDropsKeylessRecords(t *testing.T) {
 	}
 }
 
-func TestCheckKeys(t *testing.T) {
-	for codec := int8(0); codec <= 4; codec++ {
-		ok := keyedBatch(t, codec, 1, rec("a", "1"), rec("", "empty keys are keys"))
-		bad := keyedBatch(t, codec, 1, rec("a", "1"), nokey("2"))
-		for _, c := range []struct {
-			records []byte
-			err     error
-		}{{ok, nil}, {append(append([]byte{}, ok...), bad...), ErrNoKey}} {
-			batches, err := ParseBatches(c.records)
-			require.NoError(t, err)
-			err = CheckKeys(c.records, batches)
-			if c.err == nil {
-				assert.NoError(t, err)
-			} else {
-				assert.ErrorIs(t, err, c.err)
-			}
-		}
-	}
-}
-
 // controlBatch is a transaction marker whose record has no key.
 func controlBatch(t *testing.T) []byte {
 	return encodeBatch(t, Batch{
@@ -298,14 +278,12 @@ func controlBatch(t *testing.T) []byte {
 	}, []kmsg.Record{{Value: []byte{0, 0, 0, 0, 0, 0}}})
 }
 
-// Control batches are not checked for keys, and the cleaner keeps them as
-// they are.
+// The cleaner keeps control batches as they are.
 func TestControlBatchesAreSkipped(t *testing.T) {
 	ctrl := controlBatch(t)
 	records := append(keyedBatch(t, 0, 1, rec("a", "1")), ctrl...)
 	batches, err := ParseBatches(records)
 	require.NoError(t, err)
-	require.NoError(t, CheckKeys(records, batches))
 
 	h := batches[1]
 	require.True(t, h.Control())

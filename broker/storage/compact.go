@@ -1,9 +1,6 @@
 package storage
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordo-broker/ordo/broker/recordbatch"
@@ -13,31 +10,10 @@ import (
 // deciding which stay, and writing the batch again the way Kafka's
 // MemoryRecords.filterTo does. The pass that drives it is in cleaner.go.
 
-// ErrNoKey: a record without a key produced to a compacted topic. Kafka's
-// LogValidator refuses it ("Compacted topic cannot accept message without
-// key"), with INVALID_RECORD since KIP-467 (CORRUPT_MESSAGE before).
-var ErrNoKey = errors.New("storage: compacted topic cannot accept a record without a key")
-
-// CheckKeys reports ErrNoKey if a record of the batches (ParseBatches'
-// result over records) has a null key. A compacted topic's partition calls
-// it before appending; it decompresses each batch, as Kafka does for
-// compacted topics.
-func CheckKeys(records []byte, batches []Batch) error {
-	for _, b := range batches {
-		if b.Control() {
-			continue
-		}
-		for r, err := range recordbatch.Records(records[b.Position : b.Position+b.Size]) {
-			if err != nil {
-				return err
-			}
-			if r.Key == nil {
-				return fmt.Errorf("%w (record at offset delta %d)", ErrNoKey, r.OffsetDelta)
-			}
-		}
-	}
-	return nil
-}
+// ErrNoKey: a record without a key produced to a compacted topic (Kafka
+// INVALID_RECORD); recordbatch.CheckRecords finds it. It is
+// recordbatch.ErrNoKey.
+var ErrNoKey = recordbatch.ErrNoKey
 
 // filtered is the outcome of filterBatch for one batch.
 type filtered struct {

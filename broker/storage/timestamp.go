@@ -12,8 +12,15 @@ import (
 // or after the log start offset whose record timestamp is >= ts, with that
 // timestamp; found is false if there is none. The segments' max timestamps
 // pick the segment, its time index the place to start, batch MaxTimestamps
-// the batch, and the records inside (decompressed) the offset. In a
-// LogAppendTime batch every record has the batch's MaxTimestamp.
+// the batch, and the records inside the offset. In a LogAppendTime batch
+// every record has the batch's MaxTimestamp.
+//
+// The records are walked (recordbatch.FindRecord), not decoded, and only
+// up to the first that matches, which in a batch whose MaxTimestamp is the
+// first >= ts is usually its first: a compressed batch is decompressed as
+// far as that record and never past recordbatch.MaxUncompressed, so a
+// stored decompression bomb costs a look-up a bounded amount each time,
+// and usually almost nothing.
 func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, found bool, err error) {
 	err = l.retry(func() (uint64, error) {
 		var gen uint64
@@ -66,7 +73,7 @@ func (l *Log) offsetForTimestamp(ts int64) (int64, int64, bool, uint64, error) {
 			if err != nil {
 				return 0, 0, false, gen, err
 			}
-			off, t, ok, err := findRecord(raw, match)
+			off, t, ok, err := recordbatch.FindRecord(raw, h, match)
 			if err != nil || ok {
 				return off, t, ok, gen, err
 			}
@@ -122,7 +129,7 @@ func (l *Log) maxTimestamp() (int64, int64, uint64, error) {
 	if err != nil {
 		return -1, -1, gen, err
 	}
-	off, _, ok, err := findRecord(raw, func(_, t int64) bool { return t == ts })
+	off, _, ok, err := recordbatch.FindRecord(raw, h, func(_, t int64) bool { return t == ts })
 	if err != nil {
 		return -1, -1, gen, err
 	}
@@ -143,20 +150,4 @@ func readBatch(v segmentView, h Batch) ([]byte, error) {
 		return nil, err
 	}
 	return raw, nil
-}
-
-// findRecord walks the records of one whole batch (as stored, CRC already
-// trusted) in offset order and returns the first whose offset and timestamp
-// satisfy match. Timestamp lookups need the record level because a batch's
-// header only bounds its records' timestamps.
-func findRecord(raw []byte, match func(offset, timestamp int64) bool) (offset, timestamp int64, found bool, err error) {
-	for r, err := range recordbatch.Records(raw) {
-		if err != nil {
-			return 0, 0, false, err
-		}
-		if match(r.Offset, r.Timestamp) {
-			return r.Offset, r.Timestamp, true, nil
-		}
-	}
-	return 0, 0, false, nil
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ordo-broker/ordo/broker/fs"
 	"github.com/ordo-broker/ordo/broker/recordbatch"
+	"github.com/ordo-broker/ordo/broker/recordbatch/recordbatchtest"
 )
 
 // record is one appended record, as the model sees it.
@@ -128,14 +130,52 @@ func TestFindRecordInACompactedLogAppendTimeBatch(t *testing.T) {
 		FirstTimestamp: 100, MaxTimestamp: 500, ProducerID: -1, BaseSequence: -1, NumRecords: 2,
 	}, []kmsg.Record{{OffsetDelta: 2, Key: []byte("a")}, {OffsetDelta: 4, Key: []byte("b")}})
 
-	off, ts, ok, err := findRecord(raw, func(off, ts int64) bool { return off >= 10 && ts >= 300 })
+	h, err := recordbatch.Parse(raw)
+	require.NoError(t, err)
+	off, ts, ok, err := recordbatch.FindRecord(raw, h, func(off, ts int64) bool { return off >= 10 && ts >= 300 })
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(12), off)
 	assert.Equal(t, int64(500), ts)
 
-	off, _, ok, err = findRecord(raw, func(off, _ int64) bool { return off >= 13 })
+	off, _, ok, err = recordbatch.FindRecord(raw, h, func(off, _ int64) bool { return off >= 13 })
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(14), off)
+}
+
+// A decompression bomb already in the log (Ordo accepted them before it
+// validated records on every topic; a follower copies what its leader has)
+// costs a timestamp look-up a bounded amount: the look-up reads records
+// only up to the first that matches, and never decompresses past the
+// bound. Before, every look-up inflated the whole batch (1 GiB here).
+func TestTimestampLookupOnAStoredBomb(t *testing.T) {
+	for _, codec := range []int8{1, 3, 4} {
+		l := openLog(t, fs.NewMem(), Config{}, nil)
+		defer l.Close()
+		mustAppend(t, l, makeBatch(t, 0, 100, 200), 0) // offsets 0-1
+		bomb, err := recordbatchtest.Bomb(codec, 1<<30)
+		require.NoError(t, err)
+		// Its one record at timestamp 1000; the header claims 5000 as
+		// the batch's largest.
+		binary.BigEndian.PutUint64(bomb[35:], 5000)
+		recordbatchtest.SetCRC(bomb)
+		bombAt := mustAppend(t, l, bomb, 0).FirstOffset
+		mustAppend(t, l, makeBatch(t, 0, 6000), 0)
+
+		var off, ts int64
+		var found bool
+		n := recordbatchtest.Allocated(func() { off, ts, found, err = l.OffsetForTimestamp(300) })
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.Equal(t, []int64{bombAt, 1000}, []int64{off, ts}, "codec %d", codec)
+		assert.Less(t, n, recordbatchtest.AllocBound(16<<20), "codec %d: the bomb's first record is all that is read", codec)
+
+		// Past the bomb's one record but under the MaxTimestamp it
+		// claims: the look-up must skip its value, and stops at the
+		// bound.
+		n = recordbatchtest.Allocated(func() { _, _, _, err = l.OffsetForTimestamp(2000) })
+		require.ErrorIs(t, err, recordbatch.ErrRecordsTooLarge, "codec %d", codec)
+		assert.Less(t, n, recordbatchtest.AllocBound(uint64(recordbatch.MaxUncompressed(0)+24<<20)), "codec %d", codec)
+	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package recordbatchtest
+
+const raceEnabled = false
